@@ -1,0 +1,95 @@
+"""Passwords and tokens: pure functions, no store access.
+
+Passwords are hashed with Argon2id at OWASP's recommended minimum
+(19 MiB memory, 2 iterations, 1 lane). Tokens are HS256 JWTs (the algorithm
+is pinned on verify) carrying ``sub`` (user id), ``role``, ``jti``, ``iat``,
+``exp`` and ``iss``. Revocation lives in the store (``revoked#<jti>`` items).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from functools import lru_cache
+
+import jwt
+from argon2 import PasswordHasher, Type
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from chalicelib.config import Settings
+from chalicelib.errors import Forbidden, Unauthorized
+from chalicelib.keys import ROLES
+from chalicelib.models import Principal
+
+ALGORITHM = "HS256"
+ISSUER = "agent-allocation"
+REQUIRED_CLAIMS = ["sub", "role", "jti", "iat", "exp", "iss"]
+
+_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1, hash_len=32, salt_len=16, type=Type.ID)
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+@lru_cache(maxsize=1)
+def _decoy_hash() -> str:
+    # Verified against when the username is unknown, so that a wrong username
+    # costs as much time as a wrong password.
+    return _hasher.hash(uuid.uuid4().hex)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """True if ``password`` matches; takes the same time when ``password_hash`` is ``None``."""
+    try:
+        return _hasher.verify(password_hash or _decoy_hash(), password) and password_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def issue_token(settings: Settings, role: str, user_id: int, now: int | None = None) -> tuple[str, Principal]:
+    issued_at = int(time.time()) if now is None else now
+    principal = Principal(
+        role=role,
+        user_id=user_id,
+        jti=uuid.uuid4().hex,
+        expires_at=issued_at + settings.token_ttl_seconds,
+    )
+    claims = {
+        "sub": str(user_id),
+        "role": role,
+        "jti": principal.jti,
+        "iat": issued_at,
+        "exp": principal.expires_at,
+        "iss": ISSUER,
+    }
+    return jwt.encode(claims, settings.jwt_secret, algorithm=ALGORITHM), principal
+
+
+def verify_token(settings: Settings, token: str) -> Principal:
+    """The principal of a valid token. Raises ``Unauthorized`` for anything else.
+
+    Does not check revocation: that needs the store (``Store.load``).
+    """
+    try:
+        claims = jwt.decode(
+            token,
+            settings.jwt_secret,
+            algorithms=[ALGORITHM],
+            issuer=ISSUER,
+            options={"require": REQUIRED_CLAIMS},
+        )
+    except jwt.ExpiredSignatureError:
+        raise Unauthorized("the token has expired; log in again", code="token_expired") from None
+    except jwt.PyJWTError:
+        raise Unauthorized("the token is not valid", code="invalid_token") from None
+    subject, role, jti = claims["sub"], claims["role"], claims["jti"]
+    if role not in ROLES or not isinstance(subject, str) or not subject.isdigit() or not isinstance(jti, str):
+        raise Unauthorized("the token is not valid", code="invalid_token")
+    return Principal(role=role, user_id=int(subject), jti=jti, expires_at=int(claims["exp"]))
+
+
+def authorize(principal: Principal, role: str, user_id: int) -> None:
+    """The token must belong to the user (and role) the route is about. Raises ``Forbidden``."""
+    if principal.role != role or principal.user_id != user_id:
+        raise Forbidden(f"this token does not grant access to {role} {user_id}", code="wrong_user")

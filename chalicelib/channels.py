@@ -1,0 +1,169 @@
+"""Channels: initiate (with allocation), resolve, an agent's active list, history."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+
+from chalicelib import keys
+from chalicelib.allocation import Choice, Rule, choose_agent, with_overflow_proof
+from chalicelib.config import Settings
+from chalicelib.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
+from chalicelib.models import ACTIVE, RESOLVED, Channel, HistoryPage, Principal
+from chalicelib.store import AllocationStale, Store
+
+log = logging.getLogger(__name__)
+
+# How many of the least-loaded agents one allocation reads: enough to break
+# ties, independent of how many agents there are.
+CANDIDATES = 8
+# A transaction holds 100 items; an allocation uses 4 of its own.
+MAX_OVERFLOW_CHECKS = 96
+BACKOFF_BASE_SECONDS = 0.01
+BACKOFF_CAP_SECONDS = 0.25
+
+
+def initiate(
+    store: Store,
+    settings: Settings,
+    principal: Principal,
+    *,
+    rng: random.Random | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Channel:
+    """Open a channel for the calling customer and assign it to an agent.
+
+    Choose by the seed rules (``chalicelib.allocation``) and commit with one
+    transaction whose conditions prove the choice; when another writer got
+    there first, read again and retry with jittered backoff, up to
+    ``settings.allocation_max_attempts`` times. Raises ``Conflict`` if the
+    customer already has an active chat, ``Unavailable`` if no agent exists
+    or the commit kept losing races.
+    """
+    rng = rng or random.Random()
+    cap = settings.allocation_cap
+    for attempt in range(settings.allocation_max_attempts):
+        choice = _choose(store, cap, rng if attempt else None)
+        channel = Channel(
+            channel_id=keys.new_id(),
+            customer_id=principal.user_id,
+            agent_id=choice.agent.agent_id,
+            status=ACTIVE,
+            created_at=keys.now_iso(),
+        )
+        try:
+            store.commit_allocation(principal, channel, choice, cap)
+        except AllocationStale:
+            log.info("allocation attempt %d lost a race for agent %d", attempt + 1, choice.agent.agent_id)
+            sleep(rng.uniform(0, min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt)))
+            continue
+        log.info("channel %s assigned to agent %d by rule %s", channel.channel_id, channel.agent_id, choice.rule.value)
+        return channel
+    raise Unavailable(
+        "every agent changed while the chat was being assigned; retry",
+        code="allocation_contended",
+        retry_after=1,
+    )
+
+
+def _choose(store: Store, cap: int, rng: random.Random | None) -> Choice:
+    choice = choose_agent(store.agent_candidates(CANDIDATES), cap, rng)
+    if choice is None:
+        raise Unavailable("no agent exists to take the chat", code="no_agents", retry_after=30)
+    if choice.rule is Rule.OVERFLOW:
+        # Everyone read was full: read every online agent to prove it.
+        online = store.online_agents(MAX_OVERFLOW_CHECKS + 1)
+        choice = choose_agent(online, cap, rng) or choice
+        if choice.rule is Rule.OVERFLOW:
+            choice = with_overflow_proof(choice, online, MAX_OVERFLOW_CHECKS)
+    return choice
+
+
+def resolve(store: Store, principal: Principal, *, customer_id: int | None, channel_id: str | None) -> Channel:
+    """Resolve the calling agent's chat, named by its channel or by its customer.
+
+    Raises ``NotFound``, ``Forbidden`` (another agent's chat), ``Conflict``
+    (already resolved, or the customer has no active chat).
+    """
+    if channel_id is not None:
+        channel = _load_channel(store, principal, channel_id)
+        if customer_id is not None and customer_id != channel.customer_id:
+            raise InvalidInput("customer_id does not match the channel", field="customer_id")
+        _require_participant(principal, channel)
+        if channel.status == RESOLVED:
+            raise Conflict("the chat is already resolved", code="already_resolved")
+    else:
+        assert customer_id is not None
+        channel = customer_active_channel(store, principal, customer_id)
+    resolved_at = store.commit_resolve(principal, channel)
+    return Channel(
+        channel_id=channel.channel_id,
+        customer_id=channel.customer_id,
+        agent_id=channel.agent_id,
+        status=RESOLVED,
+        created_at=channel.created_at,
+        resolved_at=resolved_at,
+    )
+
+
+def active_chats(store: Store, principal: Principal) -> list[Channel]:
+    """The calling agent's active channels, oldest first."""
+    store.check_token(principal)
+    return store.active_channels(principal.user_id)
+
+
+def history(
+    store: Store,
+    principal: Principal,
+    *,
+    channel_id: str | None,
+    customer_id: int | None,
+    limit: int,
+    after: str | None,
+) -> HistoryPage:
+    """One page of a channel's messages, oldest first, for one of its two participants.
+
+    The channel is named by ``channel_id`` (any channel, active or resolved)
+    or, without it, is the active chat of ``customer_id`` (agents) or of the
+    calling customer.
+    """
+    if channel_id is not None:
+        channel = _load_channel(store, principal, channel_id)
+        if customer_id is not None and customer_id != channel.customer_id:
+            raise InvalidInput("customer_id does not match the channel", field="customer_id")
+        _require_participant(principal, channel)
+    else:
+        owner = principal.user_id if principal.role == keys.CUSTOMER else customer_id
+        if owner is None:
+            raise InvalidInput("channel_id or customer_id is required", field="channel_id")
+        channel = customer_active_channel(store, principal, owner)
+    messages, next_after = store.message_page(channel.channel_id, limit, after)
+    return HistoryPage(channel=channel, messages=messages, next_cursor=next_after)
+
+
+def _load_channel(store: Store, principal: Principal, channel_id: str) -> Channel:
+    channel = store.channel_for(principal, channel_id)
+    if channel is None:
+        raise NotFound(f"channel {channel_id} does not exist", code="channel_not_found")
+    return channel
+
+
+def customer_active_channel(store: Store, principal: Principal, customer_id: int) -> Channel:
+    """The active channel of ``customer_id``, which the caller must take part in."""
+    customer = store.customer_for(principal, customer_id)
+    if customer is None:
+        raise NotFound(f"customer {customer_id} does not exist", code="customer_not_found")
+    channel = customer.active_channel()
+    if channel is None:
+        raise Conflict(f"customer {customer_id} has no active chat", code="no_active_chat")
+    _require_participant(principal, channel)
+    return channel
+
+
+def _require_participant(principal: Principal, channel: Channel) -> None:
+    if principal.role == keys.AGENT and channel.agent_id != principal.user_id:
+        raise Forbidden("the chat is assigned to another agent", code="not_your_chat")
+    if principal.role == keys.CUSTOMER and channel.customer_id != principal.user_id:
+        raise Forbidden("the chat belongs to another customer", code="not_your_chat")

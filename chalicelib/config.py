@@ -1,0 +1,86 @@
+"""Settings: every environment variable the service reads, parsed in one place.
+
+Nothing here runs at import time. ``get_settings()`` builds a frozen
+``Settings`` on first use and caches it; tests call ``get_settings.cache_clear()``
+after changing the environment. A missing or malformed variable fails fast with
+its name.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+from chalicelib.errors import ConfigError
+
+# Used only when STAGE is "local" (``make run`` and the test suite). Any other
+# stage must set JWT_SECRET explicitly.
+DEVELOPMENT_JWT_SECRET = "local-development-secret-do-not-deploy-0123456789"
+LOCAL_STAGES = frozenset({"local", "test"})
+MAX_TOKEN_TTL_SECONDS = 12 * 3600
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str
+    users_table: str
+    chats_table: str
+    tokens_table: str
+    jwt_secret: str
+    token_ttl_seconds: int
+    allocation_cap: int
+    allocation_max_attempts: int
+    agent_pool: str
+    max_message_chars: int
+    max_body_bytes: int
+    history_page_size: int
+
+
+def _env(name: str, default: str | None = None) -> str:
+    value = os.environ.get(name, default)
+    if value is None or value == "":
+        raise ConfigError(f"environment variable {name} is not set")
+    return value
+
+
+def _env_int(name: str, default: int, low: int, high: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"environment variable {name} must be an integer") from None
+    if not low <= value <= high:
+        raise ConfigError(f"environment variable {name} must be between {low} and {high}")
+    return value
+
+
+def load_settings() -> Settings:
+    """Read the environment into a ``Settings``; raise ``ConfigError`` naming the bad variable."""
+    stage = _env("STAGE", "local")
+    secret = os.environ.get("JWT_SECRET") or ""
+    if not secret:
+        if stage not in LOCAL_STAGES:
+            raise ConfigError(f"environment variable JWT_SECRET must be set in stage {stage!r}")
+        secret = DEVELOPMENT_JWT_SECRET
+    return Settings(
+        stage=stage,
+        users_table=_env("USERS_TABLE"),
+        chats_table=_env("CHATS_TABLE"),
+        tokens_table=_env("TOKENS_TABLE"),
+        jwt_secret=secret,
+        token_ttl_seconds=_env_int("TOKEN_TTL_SECONDS", 8 * 3600, 60, MAX_TOKEN_TTL_SECONDS),
+        allocation_cap=_env_int("ALLOCATION_CAP", 2, 1, 1000),
+        allocation_max_attempts=_env_int("ALLOCATION_MAX_ATTEMPTS", 6, 1, 50),
+        agent_pool=_env("AGENT_POOL", "default"),
+        max_message_chars=_env_int("MAX_MESSAGE_CHARS", 4000, 1, 100_000),
+        max_body_bytes=_env_int("MAX_BODY_BYTES", 16 * 1024, 1024, 1024 * 1024),
+        history_page_size=_env_int("HISTORY_PAGE_SIZE", 50, 1, 500),
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,86 @@
+"""Primary keys, index keys and identifiers: small pure functions, one place.
+
+Tables (see ``chalicelib.schema``):
+
+- users: ``pk`` = ``agent#<id>`` | ``customer#<id>`` | ``login#<role>#<username>``
+- chats: ``pk`` = ``channel#<channel_id>``, ``sk`` = ``channel`` (the channel
+  itself) | ``msg#<message_id>`` (its messages, oldest first) |
+  ``idem#<role>#<user_id>#<key>`` (idempotency records of sends)
+- tokens: ``pk`` = ``revoked#<jti>`` (logged-out tokens, removed by TTL)
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from datetime import datetime, timezone
+
+AGENT = "agent"
+CUSTOMER = "customer"
+ROLES = (AGENT, CUSTOMER)
+
+CHANNEL_SK = "channel"
+MESSAGE_SK_PREFIX = "msg#"
+
+# Offline agents sort after every online agent in the load index: an agent's
+# ``rank`` is its active chat count, plus this offset while it is offline.
+OFFLINE_RANK_OFFSET = 1_000_000
+
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def user_pk(role: str, user_id: int) -> str:
+    return f"{role}#{user_id}"
+
+
+def agent_pk(agent_id: int) -> str:
+    return user_pk(AGENT, agent_id)
+
+
+def customer_pk(customer_id: int) -> str:
+    return user_pk(CUSTOMER, customer_id)
+
+
+def login_pk(role: str, username: str) -> str:
+    return f"login#{role}#{username}"
+
+
+def channel_pk(channel_id: str) -> str:
+    return f"channel#{channel_id}"
+
+
+def message_sk(message_id: str) -> str:
+    return f"{MESSAGE_SK_PREFIX}{message_id}"
+
+
+def idempotency_sk(role: str, user_id: int, key: str) -> str:
+    return f"idem#{role}#{user_id}#{key}"
+
+
+def revoked_token_pk(jti: str) -> str:
+    return f"revoked#{jti}"
+
+
+def rank(active_count: int, online: bool) -> int:
+    """Sort key of an agent in the load index: online agents first, least loaded first."""
+    return active_count if online else active_count + OFFLINE_RANK_OFFSET
+
+
+def new_id(now_ms: int | None = None) -> str:
+    """A 26-character, time-ordered, random identifier (ULID layout, Crockford base32).
+
+    Identifiers made in a later millisecond sort after earlier ones, so message
+    keys built from them list a channel's messages oldest first.
+    """
+    millis = int(time.time() * 1000) if now_ms is None else now_ms
+    value = (millis << 80) | secrets.randbits(80)
+    chars = []
+    for _ in range(26):
+        chars.append(_CROCKFORD[value & 31])
+        value >>= 5
+    return "".join(reversed(chars))
+
+
+def now_iso() -> str:
+    """The current UTC time as ISO 8601 with milliseconds, e.g. ``2026-11-24T05:43:12.123Z``."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -1,0 +1,35 @@
+"""Messages: sending into an active chat, idempotently when the client asks."""
+
+from __future__ import annotations
+
+from chalicelib import keys
+from chalicelib.channels import customer_active_channel
+from chalicelib.models import Message, Principal
+from chalicelib.store import Store
+
+
+def send(
+    store: Store,
+    principal: Principal,
+    *,
+    text: str,
+    customer_id: int,
+    idempotency_key: str | None = None,
+) -> tuple[Message, bool]:
+    """Send ``text`` into the active chat of ``customer_id`` (the caller, or an agent's recipient).
+
+    Returns ``(message, created)``: a repeated ``idempotency_key`` returns the
+    first message with ``created=False`` and stores nothing. Raises
+    ``NotFound`` (no such customer), ``Conflict`` (no active chat, or it was
+    resolved meanwhile), ``Forbidden`` (an agent writing into another agent's chat).
+    """
+    channel = customer_active_channel(store, principal, customer_id)
+    message = Message(
+        message_id=keys.new_id(),
+        channel_id=channel.channel_id,
+        sender_role=principal.role,
+        sender_id=principal.user_id,
+        text=text,
+        created_at=keys.now_iso(),
+    )
+    return store.put_message(principal, message, idempotency_key)

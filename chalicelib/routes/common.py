@@ -1,0 +1,129 @@
+"""What every route shares: reading input, authenticating, and the one error mapping.
+
+``api_view`` wraps each view: a ``DomainError`` raised below it becomes a JSON
+error with the status from ``STATUS`` (the only place statuses are chosen).
+``standard_responses`` (registered as middleware in app.py) gives every
+response, Chalice's own errors included, the same error shape and headers.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+from collections.abc import Callable
+from typing import Any
+
+from chalice import Response
+from chalice.app import Request
+
+from chalicelib import auth, inputs
+from chalicelib.config import get_settings
+from chalicelib.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    Unauthorized,
+    Unavailable,
+    UnsupportedMediaType,
+)
+from chalicelib.models import Principal
+
+log = logging.getLogger(__name__)
+
+# Every content type a route accepts: JSON for modern clients, form values for
+# the original's Postman collection (Chalice answers 415 to anything else).
+CONTENT_TYPES = ["application/json", "application/x-www-form-urlencoded", "multipart/form-data"]
+
+STATUS: dict[type[DomainError], int] = {
+    InvalidInput: 400,
+    Unauthorized: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    PayloadTooLarge: 413,
+    UnsupportedMediaType: 415,
+    Unavailable: 503,
+}
+
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def error_response(error: DomainError) -> Response:
+    status = next(code for cls, code in STATUS.items() if isinstance(error, cls))
+    body: dict[str, Any] = {"code": error.code, "message": error.message}
+    if error.field:
+        body["field"] = error.field
+    if error.details:
+        body["details"] = error.details
+    headers = {"Content-Type": "application/json"}
+    if isinstance(error, Unauthorized):
+        headers["WWW-Authenticate"] = 'Bearer realm="agent-allocation"'
+    if isinstance(error, Unavailable):
+        headers["Retry-After"] = str(error.retry_after)
+    return Response(body={"error": body}, status_code=status, headers=headers)
+
+
+def api_view(view: Callable[..., Any]) -> Callable[..., Response]:
+    """Turn domain errors raised by ``view`` into JSON error responses."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Response:
+        try:
+            return view(*args, **kwargs)
+        except DomainError as error:
+            if isinstance(error, Unavailable):
+                log.warning("request failed with 503: %s", error.code)
+            return error_response(error)
+
+    return wrapper
+
+
+def standard_responses(event: Any, get_response: Callable[[Any], Response]) -> Response:
+    """Middleware: security headers on everything; Chalice's own errors in our error shape."""
+    response = get_response(event)
+    body = response.body
+    if isinstance(body, dict) and set(body) == {"Code", "Message"}:
+        code = re.sub(r"(?<!^)(?=[A-Z])", "_", str(body["Code"])).lower().removesuffix("_error")
+        response.body = {"error": {"code": code, "message": body["Message"]}}
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
+def json(body: Any, status: int = 200) -> Response:
+    return Response(body=body, status_code=status, headers={"Content-Type": "application/json"})
+
+
+def params(request: Request) -> inputs.Params:
+    """The request's query parameters and body fields, merged and size-checked."""
+    content_type = request.headers.get("content-type", "application/json")
+    body = request.raw_body or b""
+    fields = inputs.parse_body(content_type, body, get_settings().max_body_bytes)
+    query = dict(request.query_params) if request.query_params else {}
+    return inputs.Params(query, fields)
+
+
+def authenticate(request: Request, role: str, path_id: str) -> Principal:
+    """The caller's verified token, which must belong to the ``role`` user ``path_id`` of the path.
+
+    401 without a valid token, 400 for a malformed path id, 403 for a token
+    of another user or role. Revocation is checked by the store, inside the
+    same round trip as the route's own first read or write.
+    """
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("an Authorization: Bearer <token> header is required", code="missing_token")
+    principal = auth.verify_token(get_settings(), token.strip())
+    user_id = inputs.parse_id(f"{role}_id", path_id)
+    auth.authorize(principal, role, user_id)
+    return principal

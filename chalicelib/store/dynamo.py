@@ -1,0 +1,171 @@
+"""The DynamoDB client, value conversion, and the one translation of AWS errors.
+
+The client is created on first use and cached per process. The endpoint comes
+from boto3's own ``AWS_ENDPOINT_URL_DYNAMODB`` (unset means real AWS). boto3's
+standard retry mode retries throttling and transient errors of each call with
+backoff; whatever still fails becomes ``Unavailable`` (HTTP 503) here.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+import boto3
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.config import Config
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
+
+from chalicelib.errors import Unavailable
+
+log = logging.getLogger(__name__)
+
+CLIENT_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 4},
+    connect_timeout=2,
+    read_timeout=5,
+    tcp_keepalive=True,
+)
+
+# Error codes that mean "try again later": the request did not change anything
+# we can rely on, and a client retry is safe.
+RETRYABLE_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "TransactionConflictException",
+        "TransactionInProgressException",
+        "LimitExceededException",
+    }
+)
+NETWORK_ERRORS = (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ConnectionClosedError)
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+@lru_cache(maxsize=1)
+def get_client() -> Any:
+    """The process-wide DynamoDB client, built lazily on first use."""
+    return boto3.client("dynamodb", config=CLIENT_CONFIG)
+
+
+def to_item(values: dict[str, Any]) -> dict[str, Any]:
+    """Python values to a DynamoDB attribute map (``None`` values are left out)."""
+    return {k: _serializer.serialize(v) for k, v in values.items() if v is not None}
+
+
+def to_values(values: dict[str, Any]) -> dict[str, Any]:
+    """Expression attribute values (``:name`` -> value) to the wire format."""
+    return {k: _serializer.serialize(v) for k, v in values.items()}
+
+
+def from_item(item: dict[str, Any]) -> dict[str, Any]:
+    """A DynamoDB attribute map to Python values, with whole numbers as ``int``."""
+    out = {}
+    for k, v in item.items():
+        value = _deserializer.deserialize(v)
+        if isinstance(value, Decimal) and value == value.to_integral_value():
+            value = int(value)
+        out[k] = value
+    return out
+
+
+@dataclass
+class Cancellation:
+    """Why a transaction was cancelled: one reason per item, keyed by the item's label."""
+
+    reasons: dict[str, "Reason"] = field(default_factory=dict)
+
+    def failed(self, label: str) -> bool:
+        reason = self.reasons.get(label)
+        return reason is not None and reason.code == "ConditionalCheckFailed"
+
+    def conflicted(self) -> bool:
+        """True when another writer or throttling, not a condition, stopped the commit."""
+        return any(r.code in ("TransactionConflict", "ThrottlingError") for r in self.reasons.values())
+
+    def item(self, label: str) -> dict[str, Any] | None:
+        reason = self.reasons.get(label)
+        return reason.item if reason else None
+
+
+@dataclass(frozen=True)
+class Reason:
+    code: str
+    item: dict[str, Any] | None
+
+
+class TransactionCancelled(Exception):
+    """Raised by ``transact`` with the per-item reasons; the store turns it into a domain error.
+
+    ``cancellation.conflicted()`` cancellations (a concurrent transaction on
+    the same item, throttling) are retryable: callers retry or raise
+    ``Unavailable``.
+    """
+
+    def __init__(self, cancellation: Cancellation) -> None:
+        super().__init__(f"transaction cancelled: {cancellation.reasons}")
+        self.cancellation = cancellation
+
+
+def unavailable_from(error: Exception) -> Unavailable:
+    return Unavailable("the data store is busy; retry shortly", code="store_unavailable", retry_after=1)
+
+
+def call(operation: str, **kwargs: Any) -> dict[str, Any]:
+    """Call one DynamoDB operation; throttling and transient failures become ``Unavailable``.
+
+    Any other ``ClientError`` (a bug: bad expression, missing table) is
+    re-raised unchanged. ``ConditionalCheckFailedException`` is re-raised too:
+    callers that write conditionally catch it by its code.
+    """
+    try:
+        return getattr(get_client(), operation)(**kwargs)
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        if code in RETRYABLE_CODES:
+            log.warning("dynamodb %s failed with %s", operation, code)
+            raise unavailable_from(error) from error
+        raise
+    except NETWORK_ERRORS as error:
+        log.warning("dynamodb %s failed: %s", operation, type(error).__name__)
+        raise unavailable_from(error) from error
+
+
+def is_condition_failure(error: ClientError) -> bool:
+    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+def transact(items: list[tuple[str, dict[str, Any]]]) -> None:
+    """Commit ``(label, TransactItem)`` pairs atomically.
+
+    On cancellation raises ``TransactionCancelled`` whose reasons are keyed by
+    label (DynamoDB lists reasons in request order; ``None`` means that item
+    did not fail). Items that should report the current values on a failed
+    condition set ``ReturnValuesOnConditionCheckFailure: ALL_OLD``.
+    """
+    labels = [label for label, _ in items]
+    try:
+        call("transact_write_items", TransactItems=[item for _, item in items])
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+            raise
+        raw = error.response.get("CancellationReasons") or []
+        reasons = {}
+        for label, reason in zip(labels, raw):
+            item = reason.get("Item")
+            reasons[label] = Reason(reason.get("Code", "None"), from_item(item) if item else None)
+        raise TransactionCancelled(Cancellation(reasons)) from error

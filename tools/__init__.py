@@ -1,0 +1,1 @@
+"""Operator and developer commands (not deployed to Lambda)."""
