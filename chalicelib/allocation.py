@@ -58,10 +58,7 @@ def choose_agent(
         return None
     least = min(a.active_count for a in pool)
     tied = [a for a in pool if a.active_count == least]
-    if rng is not None:
-        agent = rng.choice(tied)
-    else:
-        agent = min(tied, key=lambda a: (a.last_assigned_at, a.agent_id))
+    agent = rng.choice(tied) if rng is not None else min(tied, key=lambda a: (a.last_assigned_at, a.agent_id))
     return Choice(agent, rule)
 
 

@@ -42,7 +42,7 @@ def initiate(
     customer already has an active chat, ``Unavailable`` if no agent exists
     or the commit kept losing races.
     """
-    rng = rng or random.Random()
+    rng = rng or random.Random()  # noqa: S311 - jitter and tie-breaks, not secrets
     cap = settings.allocation_cap
     for attempt in range(settings.allocation_max_attempts):
         choice = _choose(store, cap, rng if attempt else None)

@@ -80,8 +80,11 @@ class Api:
 
     def agent_send(self, agent_id: int, token: str, customer_id: int, text: str, **kwargs: Any) -> Reply:
         return self.request(
-            "POST", f"/agent/{agent_id}/chat/send", token=token,
-            form={"RecipientID": customer_id, "text_message": text}, **kwargs,
+            "POST",
+            f"/agent/{agent_id}/chat/send",
+            token=token,
+            form={"RecipientID": customer_id, "text_message": text},
+            **kwargs,
         )
 
     def resolve(self, agent_id: int, token: str, customer_id: int) -> Reply:

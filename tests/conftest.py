@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -48,7 +48,7 @@ def environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     store_module.reset()
 
 
-@lru_cache(maxsize=None)
+@cache
 def _cached_hash(password: str) -> str:
     return hash_password(password)
 

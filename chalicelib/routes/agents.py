@@ -42,8 +42,12 @@ def history(agent_id: str) -> Response:
     if channel_id is None and customer_id is None:
         raise InvalidInput("channel_id or customer_id is required", field="channel_id")
     page = channels.history(
-        get_store(), principal, channel_id=channel_id, customer_id=customer_id,
-        limit=fields.limit("limit", get_settings().history_page_size, 500), after=fields.sortable_id("cursor"),
+        get_store(),
+        principal,
+        channel_id=channel_id,
+        customer_id=customer_id,
+        limit=fields.limit("limit", get_settings().history_page_size, 500),
+        after=fields.sortable_id("cursor"),
     )
     return json(page.to_dict())
 
@@ -55,7 +59,8 @@ def send(agent_id: str) -> Response:
     principal = authenticate(request, AGENT, agent_id)
     fields = params(request)
     message, created = messages.send(
-        get_store(), principal,
+        get_store(),
+        principal,
         customer_id=fields.id("RecipientID"),
         text=fields.text("text_message", get_settings().max_message_chars),
         idempotency_key=inputs.idempotency_key(request.headers.get("idempotency-key")),

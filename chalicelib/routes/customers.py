@@ -36,8 +36,12 @@ def history(customer_id: str) -> Response:
     principal = authenticate(bp.current_request, CUSTOMER, customer_id)
     fields = params(bp.current_request)
     page = channels.history(
-        get_store(), principal, channel_id=fields.sortable_id("channel_id"), customer_id=None,
-        limit=fields.limit("limit", get_settings().history_page_size, 500), after=fields.sortable_id("cursor"),
+        get_store(),
+        principal,
+        channel_id=fields.sortable_id("channel_id"),
+        customer_id=None,
+        limit=fields.limit("limit", get_settings().history_page_size, 500),
+        after=fields.sortable_id("cursor"),
     )
     return json(page.to_dict())
 
@@ -49,7 +53,8 @@ def send(customer_id: str) -> Response:
     principal = authenticate(request, CUSTOMER, customer_id)
     fields = params(request)
     message, created = messages.send(
-        get_store(), principal,
+        get_store(),
+        principal,
         customer_id=principal.user_id,
         text=fields.text("text_message", get_settings().max_message_chars),
         idempotency_key=inputs.idempotency_key(request.headers.get("idempotency-key")),

@@ -226,8 +226,16 @@ class AccountStore:
             "password_hash": password_hash,
         }
         items = [
-            (label, {"Put": {"TableName": self.settings.users_table, "Item": to_item(values),
-                             "ConditionExpression": ITEM_IS_NEW}})
+            (
+                label,
+                {
+                    "Put": {
+                        "TableName": self.settings.users_table,
+                        "Item": to_item(values),
+                        "ConditionExpression": ITEM_IS_NEW,
+                    }
+                },
+            )
             for label, values in (("user", user), ("login", login))
         ]
         try:

@@ -106,40 +106,62 @@ class ChatStore:
         else:
             agent_values[":observed"] = choice.agent.active_count
         items: list[tuple[str, dict[str, Any]]] = [
-            ("channel", {"Put": {
-                "TableName": self.settings.chats_table,
-                "Item": to_item(channel_item),
-                "ConditionExpression": ITEM_IS_NEW,
-            }}),
-            ("customer", {"Update": {
-                "TableName": users,
-                "Key": to_item({"pk": keys.customer_pk(channel.customer_id)}),
-                "UpdateExpression": "SET active_channel_id = :channel, active_agent_id = :agent, "
-                "active_since = :since",
-                "ConditionExpression": CUSTOMER_IS_FREE,
-                "ExpressionAttributeValues": to_values(
-                    {":channel": channel.channel_id, ":agent": channel.agent_id, ":since": channel.created_at}
-                ),
-                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-            }}),
-            ("agent", {"Update": {
-                "TableName": users,
-                "Key": to_item({"pk": keys.agent_pk(channel.agent_id)}),
-                "UpdateExpression": "ADD active_count :one, #rank :one SET last_assigned_at = :now",
-                "ConditionExpression": AGENT_CONDITIONS[choice.rule],
-                "ExpressionAttributeNames": {"#status": "status", "#rank": "rank"},
-                "ExpressionAttributeValues": to_values(agent_values),
-            }}),
+            (
+                "channel",
+                {
+                    "Put": {
+                        "TableName": self.settings.chats_table,
+                        "Item": to_item(channel_item),
+                        "ConditionExpression": ITEM_IS_NEW,
+                    }
+                },
+            ),
+            (
+                "customer",
+                {
+                    "Update": {
+                        "TableName": users,
+                        "Key": to_item({"pk": keys.customer_pk(channel.customer_id)}),
+                        "UpdateExpression": "SET active_channel_id = :channel, active_agent_id = :agent, "
+                        "active_since = :since",
+                        "ConditionExpression": CUSTOMER_IS_FREE,
+                        "ExpressionAttributeValues": to_values(
+                            {":channel": channel.channel_id, ":agent": channel.agent_id, ":since": channel.created_at}
+                        ),
+                        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                    }
+                },
+            ),
+            (
+                "agent",
+                {
+                    "Update": {
+                        "TableName": users,
+                        "Key": to_item({"pk": keys.agent_pk(channel.agent_id)}),
+                        "UpdateExpression": "ADD active_count :one, #rank :one SET last_assigned_at = :now",
+                        "ConditionExpression": AGENT_CONDITIONS[choice.rule],
+                        "ExpressionAttributeNames": {"#status": "status", "#rank": "rank"},
+                        "ExpressionAttributeValues": to_values(agent_values),
+                    }
+                },
+            ),
             ("token", token_not_revoked(self.settings, principal)),
         ]
         for other in choice.must_be_full:
-            items.append((f"full#{other.agent_id}", {"ConditionCheck": {
-                "TableName": users,
-                "Key": to_item({"pk": keys.agent_pk(other.agent_id)}),
-                "ConditionExpression": STILL_FULL,
-                "ExpressionAttributeNames": {"#status": "status"},
-                "ExpressionAttributeValues": to_values({":online": ONLINE, ":cap": cap}),
-            }}))
+            items.append(
+                (
+                    f"full#{other.agent_id}",
+                    {
+                        "ConditionCheck": {
+                            "TableName": users,
+                            "Key": to_item({"pk": keys.agent_pk(other.agent_id)}),
+                            "ConditionExpression": STILL_FULL,
+                            "ExpressionAttributeNames": {"#status": "status"},
+                            "ExpressionAttributeValues": to_values({":online": ONLINE, ":cap": cap}),
+                        }
+                    },
+                )
+            )
         try:
             transact(items)
         except TransactionCancelled as cancelled:
@@ -170,32 +192,47 @@ class ChatStore:
         now = keys.now_iso()
         users = self.settings.users_table
         items: list[tuple[str, dict[str, Any]]] = [
-            ("channel", {"Update": {
-                "TableName": self.settings.chats_table,
-                "Key": to_item({"pk": keys.channel_pk(channel.channel_id), "sk": keys.CHANNEL_SK}),
-                "UpdateExpression": "SET #status = :resolved, resolved_at = :now REMOVE active_agent",
-                "ConditionExpression": "#status = :active AND agent_id = :agent",
-                "ExpressionAttributeNames": {"#status": "status"},
-                "ExpressionAttributeValues": to_values(
-                    {":resolved": RESOLVED, ":now": now, ":active": ACTIVE, ":agent": principal.user_id}
-                ),
-                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-            }}),
-            ("agent", {"Update": {
-                "TableName": users,
-                "Key": to_item({"pk": keys.agent_pk(channel.agent_id)}),
-                "UpdateExpression": "ADD active_count :minus, #rank :minus",
-                "ConditionExpression": "active_count > :zero",
-                "ExpressionAttributeNames": {"#rank": "rank"},
-                "ExpressionAttributeValues": to_values({":minus": -1, ":zero": 0}),
-            }}),
-            ("customer", {"Update": {
-                "TableName": users,
-                "Key": to_item({"pk": keys.customer_pk(channel.customer_id)}),
-                "UpdateExpression": "REMOVE active_channel_id, active_agent_id, active_since",
-                "ConditionExpression": "active_channel_id = :channel",
-                "ExpressionAttributeValues": to_values({":channel": channel.channel_id}),
-            }}),
+            (
+                "channel",
+                {
+                    "Update": {
+                        "TableName": self.settings.chats_table,
+                        "Key": to_item({"pk": keys.channel_pk(channel.channel_id), "sk": keys.CHANNEL_SK}),
+                        "UpdateExpression": "SET #status = :resolved, resolved_at = :now REMOVE active_agent",
+                        "ConditionExpression": "#status = :active AND agent_id = :agent",
+                        "ExpressionAttributeNames": {"#status": "status"},
+                        "ExpressionAttributeValues": to_values(
+                            {":resolved": RESOLVED, ":now": now, ":active": ACTIVE, ":agent": principal.user_id}
+                        ),
+                        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                    }
+                },
+            ),
+            (
+                "agent",
+                {
+                    "Update": {
+                        "TableName": users,
+                        "Key": to_item({"pk": keys.agent_pk(channel.agent_id)}),
+                        "UpdateExpression": "ADD active_count :minus, #rank :minus",
+                        "ConditionExpression": "active_count > :zero",
+                        "ExpressionAttributeNames": {"#rank": "rank"},
+                        "ExpressionAttributeValues": to_values({":minus": -1, ":zero": 0}),
+                    }
+                },
+            ),
+            (
+                "customer",
+                {
+                    "Update": {
+                        "TableName": users,
+                        "Key": to_item({"pk": keys.customer_pk(channel.customer_id)}),
+                        "UpdateExpression": "REMOVE active_channel_id, active_agent_id, active_since",
+                        "ConditionExpression": "active_channel_id = :channel",
+                        "ExpressionAttributeValues": to_values({":channel": channel.channel_id}),
+                    }
+                },
+            ),
             ("token", token_not_revoked(self.settings, principal)),
         ]
         try:
@@ -241,19 +278,29 @@ class ChatStore:
         pk = keys.channel_pk(message.channel_id)
         participant = "customer_id" if principal.role == keys.CUSTOMER else "agent_id"
         items: list[tuple[str, dict[str, Any]]] = [
-            ("message", {"Put": {
-                "TableName": self.settings.chats_table,
-                "Item": to_item({"pk": pk, "sk": keys.message_sk(message.message_id), **message.to_dict()}),
-                "ConditionExpression": ITEM_IS_NEW,
-            }}),
-            ("channel", {"ConditionCheck": {
-                "TableName": self.settings.chats_table,
-                "Key": to_item({"pk": pk, "sk": keys.CHANNEL_SK}),
-                "ConditionExpression": "#status = :active AND #participant = :me",
-                "ExpressionAttributeNames": {"#status": "status", "#participant": participant},
-                "ExpressionAttributeValues": to_values({":active": ACTIVE, ":me": principal.user_id}),
-                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-            }}),
+            (
+                "message",
+                {
+                    "Put": {
+                        "TableName": self.settings.chats_table,
+                        "Item": to_item({"pk": pk, "sk": keys.message_sk(message.message_id), **message.to_dict()}),
+                        "ConditionExpression": ITEM_IS_NEW,
+                    }
+                },
+            ),
+            (
+                "channel",
+                {
+                    "ConditionCheck": {
+                        "TableName": self.settings.chats_table,
+                        "Key": to_item({"pk": pk, "sk": keys.CHANNEL_SK}),
+                        "ConditionExpression": "#status = :active AND #participant = :me",
+                        "ExpressionAttributeNames": {"#status": "status", "#participant": participant},
+                        "ExpressionAttributeValues": to_values({":active": ACTIVE, ":me": principal.user_id}),
+                        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                    }
+                },
+            ),
             ("token", token_not_revoked(self.settings, principal)),
         ]
         if idempotency_key is not None:
@@ -263,12 +310,19 @@ class ChatStore:
                 "message": message.to_dict(),
                 TTL_ATTRIBUTE: int(time.time()) + IDEMPOTENCY_TTL_SECONDS,
             }
-            items.append(("idempotency", {"Put": {
-                "TableName": self.settings.chats_table,
-                "Item": to_item(record),
-                "ConditionExpression": ITEM_IS_NEW,
-                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-            }}))
+            items.append(
+                (
+                    "idempotency",
+                    {
+                        "Put": {
+                            "TableName": self.settings.chats_table,
+                            "Item": to_item(record),
+                            "ConditionExpression": ITEM_IS_NEW,
+                            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                        }
+                    },
+                )
+            )
         try:
             transact(items)
         except TransactionCancelled as cancelled:

@@ -66,4 +66,3 @@ def message(item: dict[str, Any]) -> Message:
         text=item["text"],
         created_at=item["created_at"],
     )
-

@@ -87,7 +87,7 @@ def from_item(item: dict[str, Any]) -> dict[str, Any]:
 class Cancellation:
     """Why a transaction was cancelled: one reason per item, keyed by the item's label."""
 
-    reasons: dict[str, "Reason"] = field(default_factory=dict)
+    reasons: dict[str, Reason] = field(default_factory=dict)
 
     def failed(self, label: str) -> bool:
         reason = self.reasons.get(label)
@@ -165,7 +165,7 @@ def transact(items: list[tuple[str, dict[str, Any]]]) -> None:
             raise
         raw = error.response.get("CancellationReasons") or []
         reasons = {}
-        for label, reason in zip(labels, raw):
+        for label, reason in zip(labels, raw, strict=False):
             item = reason.get("Item")
             reasons[label] = Reason(reason.get("Code", "None"), from_item(item) if item else None)
         raise TransactionCancelled(Cancellation(reasons)) from error

@@ -1,0 +1,78 @@
+"""The three seed rules as a pure function (no database)."""
+
+import random
+
+from chalicelib.allocation import Choice, Rule, choose_agent, with_overflow_proof
+from chalicelib.models import OFFLINE, ONLINE, AgentLoad
+
+CAP = 2
+
+
+def agent(agent_id, count, status=ONLINE, last=""):
+    return AgentLoad(agent_id=agent_id, status=status, active_count=count, last_assigned_at=last)
+
+
+def test_rule1_picks_the_least_loaded_online_agent_below_the_cap():
+    choice = choose_agent([agent(1, 1), agent(2, 0), agent(3, 1)], CAP)
+    assert choice == Choice(agent(2, 0), Rule.UNDER_CAP)
+
+
+def test_rule1_skips_offline_agents_even_when_they_are_idle():
+    choice = choose_agent([agent(1, 0, OFFLINE), agent(2, 1)], CAP)
+    assert choice.agent.agent_id == 2 and choice.rule is Rule.UNDER_CAP
+
+
+def test_rule1_skips_agents_at_the_cap():
+    choice = choose_agent([agent(1, 2), agent(2, 1)], CAP)
+    assert choice.agent.agent_id == 2
+
+
+def test_rule2_overflows_to_the_least_loaded_online_agent_when_all_are_full():
+    choice = choose_agent([agent(1, 3), agent(2, 2), agent(3, 0, OFFLINE)], CAP)
+    assert choice.agent.agent_id == 2 and choice.rule is Rule.OVERFLOW
+
+
+def test_rule3_with_nobody_online_picks_the_least_loaded_agent_of_all():
+    choice = choose_agent([agent(1, 2, OFFLINE), agent(2, 1, OFFLINE), agent(3, 4, OFFLINE)], CAP)
+    assert choice.agent.agent_id == 2 and choice.rule is Rule.NOBODY_ONLINE
+
+
+def test_no_agents_means_no_choice():
+    assert choose_agent([], CAP) is None
+
+
+def test_ties_go_to_the_agent_idle_longest():
+    candidates = [
+        agent(1, 0, last="2026-11-24T10:00:00.000Z"),
+        agent(2, 0, last="2026-11-24T09:00:00.000Z"),
+        agent(3, 0, last="2026-11-24T11:00:00.000Z"),
+    ]
+    assert choose_agent(candidates, CAP).agent.agent_id == 2
+
+
+def test_never_assigned_agents_count_as_idle_longest_and_then_lowest_id_wins():
+    candidates = [agent(3, 0), agent(2, 0), agent(1, 0, last="2026-11-24T10:00:00.000Z")]
+    assert choose_agent(candidates, CAP).agent.agent_id == 2
+
+
+def test_a_retry_breaks_ties_at_random_among_the_least_loaded_only():
+    candidates = [agent(1, 0), agent(2, 0), agent(3, 1)]
+    picks = {choose_agent(candidates, CAP, random.Random(seed)).agent.agent_id for seed in range(50)}
+    assert picks == {1, 2}
+
+
+def test_overflow_proof_lists_every_other_online_agent_least_loaded_first():
+    online = [agent(1, 2), agent(2, 4), agent(3, 3), agent(4, 2)]
+    choice = with_overflow_proof(choose_agent(online, CAP), online, max_checks=10)
+    assert choice.agent.agent_id == 1
+    assert [a.agent_id for a in choice.must_be_full] == [4, 3, 2]
+
+
+def test_overflow_proof_is_capped_by_the_transaction_size():
+    online = [agent(i, 2 + i % 3) for i in range(1, 200)]
+    choice = with_overflow_proof(choose_agent(online, CAP), online, max_checks=96)
+    assert len(choice.must_be_full) == 96
+    assert choice.agent not in choice.must_be_full
+    assert max(a.active_count for a in choice.must_be_full) <= min(
+        a.active_count for a in online if a not in choice.must_be_full and a != choice.agent
+    )

@@ -1,0 +1,40 @@
+"""Settings: read lazily, fail fast with the variable's name."""
+
+import pytest
+
+from chalicelib.config import DEVELOPMENT_JWT_SECRET, load_settings
+from chalicelib.errors import ConfigError
+
+
+def test_local_stage_falls_back_to_the_development_secret():
+    assert load_settings().jwt_secret == DEVELOPMENT_JWT_SECRET
+
+
+def test_deployed_stage_refuses_to_start_without_a_secret(monkeypatch):
+    monkeypatch.setenv("STAGE", "prod")
+    with pytest.raises(ConfigError, match="JWT_SECRET"):
+        load_settings()
+
+
+def test_deployed_stage_uses_the_configured_secret(monkeypatch):
+    monkeypatch.setenv("STAGE", "prod")
+    monkeypatch.setenv("JWT_SECRET", "s" * 40)
+    assert load_settings().jwt_secret == "s" * 40
+
+
+def test_missing_table_name_is_named(monkeypatch):
+    monkeypatch.delenv("CHATS_TABLE")
+    with pytest.raises(ConfigError, match="CHATS_TABLE"):
+        load_settings()
+
+
+@pytest.mark.parametrize("value", ["abc", "0", str(13 * 3600)])
+def test_token_lifetime_must_be_a_sane_integer(monkeypatch, value):
+    monkeypatch.setenv("TOKEN_TTL_SECONDS", value)
+    with pytest.raises(ConfigError, match="TOKEN_TTL_SECONDS"):
+        load_settings()
+
+
+def test_cap_is_configurable(monkeypatch):
+    monkeypatch.setenv("ALLOCATION_CAP", "3")
+    assert load_settings().allocation_cap == 3

@@ -1,0 +1,117 @@
+"""``make run``: the API on http://127.0.0.1:8080 over an embedded local DynamoDB.
+
+Starts the database, creates the tables, seeds the demo users, then serves the
+app with ``chalice local`` (stage ``local``) until interrupted, and stops the
+database with it.
+
+    python -m tools.run_local [--port 8080] [--host 127.0.0.1] [--reload]
+
+The database is moto's server mode (in memory). To use another DynamoDB (a
+DynamoDB Local you run yourself, LocalStack, real AWS), run ``chalice local``
+directly with ``AWS_ENDPOINT_URL_DYNAMODB`` set, after ``python -m tools.seed``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+STAGE = "local"
+
+log = logging.getLogger("tools.run_local")
+
+
+def stage_environment(stage: str = STAGE) -> dict[str, str]:
+    """The environment variables ``.chalice/config.json`` sets for ``stage``."""
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    return dict(config["stages"][stage].get("environment_variables", {}))
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def local_aws_environment(endpoint: str) -> dict[str, str]:
+    """Variables that point boto3 at a local engine with throwaway credentials."""
+    return {
+        "AWS_ENDPOINT_URL_DYNAMODB": endpoint,
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+    }
+
+
+def start_moto(host: str = "127.0.0.1") -> tuple[object, str]:
+    from moto.server import ThreadedMotoServer
+
+    port = free_port(host)
+    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+    server.start()
+    return server, f"http://{host}:{port}"
+
+
+def bootstrap() -> None:
+    """Create the tables and seed the demo users in the engine the environment points at."""
+    from chalicelib.config import get_settings
+    from chalicelib.store import reset
+    from chalicelib.store.admin import create_tables
+    from tools.seed import seed_demo
+
+    reset()
+    created = create_tables(get_settings())
+    log.info("tables: %s", ", ".join(created) if created else "already there")
+    log.info("demo users: %d created", seed_demo())
+
+
+def serve(host: str, port: int, reload: bool) -> int:
+    chalice = Path(sys.executable).parent / "chalice"
+    command = [str(chalice), "local", "--host", host, "--port", str(port), "--stage", STAGE]
+    if not reload:
+        command.append("--no-autoreload")
+    log.info("serving on http://%s:%d (Ctrl-C stops)", host, port)
+    process = subprocess.Popen(command, cwd=ROOT)
+    try:
+        return process.wait()
+    except KeyboardInterrupt:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.run_local", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8080")))
+    parser.add_argument("--reload", action="store_true", help="restart the server when code changes")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="run: %(message)s")
+    for noisy in ("werkzeug", "botocore", "moto"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+    server, endpoint = start_moto()
+    log.info("database: moto server (in memory) at %s", endpoint)
+    os.environ.update(stage_environment())
+    os.environ.update(local_aws_environment(endpoint))
+    try:
+        bootstrap()
+        return serve(args.host, args.port, args.reload)
+    finally:
+        server.stop()  # type: ignore[attr-defined]
+        log.info("database stopped")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
