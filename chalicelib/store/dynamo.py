@@ -30,7 +30,7 @@ from chalicelib.errors import Unavailable
 log = logging.getLogger(__name__)
 
 CLIENT_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 4},
+    retries={"mode": "standard", "total_max_attempts": 4},
     connect_timeout=2,
     read_timeout=5,
     tcp_keepalive=True,

@@ -1,0 +1,99 @@
+"""Hooks into the store's botocore client: count calls, act before a call, inject faults."""
+
+from __future__ import annotations
+
+import contextlib
+from collections import Counter
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from botocore.exceptions import ReadTimeoutError
+
+from chalicelib.store.dynamo import get_client
+
+
+@contextlib.contextmanager
+def count_calls() -> Iterator[Counter]:
+    """Count DynamoDB operations (by name) made while the block runs."""
+    calls: Counter = Counter()
+
+    def record(model: Any, **_: Any) -> None:
+        calls[model.name] += 1
+
+    events = get_client().meta.events
+    events.register("before-call.dynamodb", record)
+    try:
+        yield calls
+    finally:
+        events.unregister("before-call.dynamodb", record)
+
+
+@contextlib.contextmanager
+def before(operation: str, action: Callable[[dict], None], times: int = 1) -> Iterator[list]:
+    """Run ``action(params)`` just before the next ``times`` calls of ``operation``."""
+    fired: list = []
+
+    def hook(params: dict, **_: Any) -> None:
+        if len(fired) < times:
+            fired.append(params)
+            action(params)
+
+    events = get_client().meta.events
+    events.register(f"provide-client-params.dynamodb.{operation}", hook)
+    try:
+        yield fired
+    finally:
+        events.unregister(f"provide-client-params.dynamodb.{operation}", hook)
+
+
+@contextlib.contextmanager
+def failing(operation: str, code: str, status: int = 400, times: int | None = None) -> Iterator[list]:
+    """Make ``operation`` answer with the AWS error ``code`` (every time, or the first ``times``).
+
+    The call is answered before it reaches the engine (botocore's
+    ``before-call`` short-circuit), so nothing is written, and botocore's own
+    retries are bypassed: the store sees the error exactly once per call.
+    """
+    failures: list = []
+
+    def respond(**_: Any) -> tuple[Any, dict] | None:
+        if times is not None and len(failures) >= times:
+            return None
+        failures.append(code)
+        parsed = {"Error": {"Code": code, "Message": "injected"}, "ResponseMetadata": {"HTTPStatusCode": status}}
+        return _Status(status), parsed
+
+    events = get_client().meta.events
+    events.register_first(f"before-call.dynamodb.{operation}", respond)
+    try:
+        yield failures
+    finally:
+        events.unregister(f"before-call.dynamodb.{operation}", respond)
+
+
+@contextlib.contextmanager
+def timing_out(operation: str, times: int | None = None) -> Iterator[list]:
+    """Make sending ``operation`` time out (every time, or the first ``times``).
+
+    Raised before the request is sent, so nothing reaches the engine; botocore's
+    standard retry mode retries it like a real read timeout.
+    """
+    timeouts: list = []
+
+    def time_out(request: Any, **_: Any) -> None:
+        if times is None or len(timeouts) < times:
+            timeouts.append(operation)
+            raise ReadTimeoutError(endpoint_url=request.url)
+
+    events = get_client().meta.events
+    events.register_first(f"before-send.dynamodb.{operation}", time_out)
+    try:
+        yield timeouts
+    finally:
+        events.unregister(f"before-send.dynamodb.{operation}", time_out)
+
+
+class _Status:
+    def __init__(self, status_code: int) -> None:
+        self.status_code = status_code
+        self.headers: dict = {}
