@@ -83,12 +83,16 @@ def serve(host: str, port: int, reload: bool) -> int:
     try:
         return process.wait()
     except KeyboardInterrupt:
-        process.send_signal(signal.SIGINT)
+        process.send_signal(signal.SIGTERM)
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
         return 0
+
+
+def _stop(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -101,6 +105,10 @@ def main(argv: list[str] | None = None) -> int:
     for noisy in ("werkzeug", "botocore", "moto"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
+    # Ctrl-C and a plain `kill` both stop the server and then the database
+    # (set explicitly: a shell starting us in the background ignores SIGINT).
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
     server, endpoint = start_moto()
     log.info("database: moto server (in memory) at %s", endpoint)
     os.environ.update(stage_environment())
