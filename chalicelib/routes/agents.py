@@ -8,7 +8,7 @@ from chalicelib import channels, inputs, messages, sessions
 from chalicelib.config import get_settings
 from chalicelib.errors import InvalidInput
 from chalicelib.keys import AGENT
-from chalicelib.routes.common import CONTENT_TYPES, api_view, authenticate, json, params
+from chalicelib.routes.common import CONTENT_TYPES, api_view, authenticate, current_request, json, params
 from chalicelib.store import get_store
 
 bp = Blueprint(__name__)
@@ -17,7 +17,7 @@ bp = Blueprint(__name__)
 @bp.route("/agent/login", methods=["POST"], content_types=CONTENT_TYPES)
 @api_view
 def login() -> Response:
-    fields = params(bp.current_request)
+    fields = params(current_request())
     session = sessions.login(get_store(), get_settings(), AGENT, fields.username(), fields.password())
     return json(session.to_dict())
 
@@ -25,7 +25,7 @@ def login() -> Response:
 @bp.route("/agent/{agent_id}/chat/active", methods=["GET"], content_types=CONTENT_TYPES)
 @api_view
 def active_chats(agent_id: str) -> Response:
-    principal = authenticate(bp.current_request, AGENT, agent_id)
+    principal = authenticate(current_request(), AGENT, agent_id)
     chats = channels.active_chats(get_store(), principal)
     return json({"agent_id": principal.user_id, "channels": [c.to_dict() for c in chats]})
 
@@ -33,8 +33,8 @@ def active_chats(agent_id: str) -> Response:
 @bp.route("/agent/{agent_id}/chat", methods=["GET"], content_types=CONTENT_TYPES)
 @api_view
 def history(agent_id: str) -> Response:
-    principal = authenticate(bp.current_request, AGENT, agent_id)
-    fields = params(bp.current_request)
+    principal = authenticate(current_request(), AGENT, agent_id)
+    fields = params(current_request())
     claimed_agent = fields.id("agent_id", required=False)
     if claimed_agent is not None and claimed_agent != principal.user_id:
         raise InvalidInput("agent_id does not match the path", field="agent_id")
@@ -55,7 +55,7 @@ def history(agent_id: str) -> Response:
 @bp.route("/agent/{agent_id}/chat/send", methods=["POST"], content_types=CONTENT_TYPES)
 @api_view
 def send(agent_id: str) -> Response:
-    request = bp.current_request
+    request = current_request()
     principal = authenticate(request, AGENT, agent_id)
     fields = params(request)
     message, created = messages.send(
@@ -71,8 +71,8 @@ def send(agent_id: str) -> Response:
 @bp.route("/agent/{agent_id}/chat/resolve", methods=["POST"], content_types=CONTENT_TYPES)
 @api_view
 def resolve(agent_id: str) -> Response:
-    principal = authenticate(bp.current_request, AGENT, agent_id)
-    fields = params(bp.current_request)
+    principal = authenticate(current_request(), AGENT, agent_id)
+    fields = params(current_request())
     channel_id, customer_id = fields.sortable_id("channel_id"), fields.id("customer_id", required=False)
     if channel_id is None and customer_id is None:
         raise InvalidInput("customer_id is required", field="customer_id")
@@ -83,6 +83,6 @@ def resolve(agent_id: str) -> Response:
 @bp.route("/agent/{agent_id}/logout", methods=["PUT"], content_types=CONTENT_TYPES)
 @api_view
 def logout(agent_id: str) -> Response:
-    principal = authenticate(bp.current_request, AGENT, agent_id)
+    principal = authenticate(current_request(), AGENT, agent_id)
     sessions.logout(get_store(), principal)
     return json({"logged_out": True, "id": principal.user_id, "role": AGENT, "status": "offline"})

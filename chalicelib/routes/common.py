@@ -12,6 +12,7 @@ import functools
 import logging
 import re
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
 from chalice import Response
@@ -87,9 +88,25 @@ def api_view(view: Callable[..., Any]) -> Callable[..., Response]:
     return wrapper
 
 
-def standard_responses(event: Any, get_response: Callable[[Any], Response]) -> Response:
-    """Middleware: security headers on everything; Chalice's own errors in our error shape."""
-    response = get_response(event)
+# The request being served by this thread. Chalice keeps only one
+# ``app.current_request`` per app, which ``chalice local`` (threaded) shares
+# between concurrent requests; each request's own object arrives here through
+# the middleware, so views read it with ``current_request()`` instead.
+_current_request: ContextVar[Request] = ContextVar("current_request")
+
+
+def current_request() -> Request:
+    return _current_request.get()
+
+
+def standard_responses(event: Request, get_response: Callable[[Request], Response]) -> Response:
+    """Middleware: the request for this thread; security headers on everything; Chalice's own
+    errors in our error shape."""
+    token = _current_request.set(event)
+    try:
+        response = get_response(event)
+    finally:
+        _current_request.reset(token)
     body = response.body
     if isinstance(body, dict) and set(body) == {"Code", "Message"}:
         code = re.sub(r"(?<!^)(?=[A-Z])", "_", str(body["Code"])).lower().removesuffix("_error")

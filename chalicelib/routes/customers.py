@@ -7,7 +7,7 @@ from chalice import Blueprint, Response
 from chalicelib import channels, inputs, messages, sessions
 from chalicelib.config import get_settings
 from chalicelib.keys import CUSTOMER
-from chalicelib.routes.common import CONTENT_TYPES, api_view, authenticate, json, params
+from chalicelib.routes.common import CONTENT_TYPES, api_view, authenticate, current_request, json, params
 from chalicelib.store import get_store
 
 bp = Blueprint(__name__)
@@ -16,7 +16,7 @@ bp = Blueprint(__name__)
 @bp.route("/customer/login", methods=["POST"], content_types=CONTENT_TYPES)
 @api_view
 def login() -> Response:
-    fields = params(bp.current_request)
+    fields = params(current_request())
     session = sessions.login(get_store(), get_settings(), CUSTOMER, fields.username(), fields.password())
     return json(session.to_dict())
 
@@ -24,8 +24,8 @@ def login() -> Response:
 @bp.route("/customer/{customer_id}/chat/initiate", methods=["POST"], content_types=CONTENT_TYPES)
 @api_view
 def initiate(customer_id: str) -> Response:
-    principal = authenticate(bp.current_request, CUSTOMER, customer_id)
-    params(bp.current_request)  # no fields, but the body must still be well formed and small
+    principal = authenticate(current_request(), CUSTOMER, customer_id)
+    params(current_request())  # no fields, but the body must still be well formed and small
     channel = channels.initiate(get_store(), get_settings(), principal)
     return json(channel.to_dict(), 201)
 
@@ -33,8 +33,8 @@ def initiate(customer_id: str) -> Response:
 @bp.route("/customer/{customer_id}/chat", methods=["GET"], content_types=CONTENT_TYPES)
 @api_view
 def history(customer_id: str) -> Response:
-    principal = authenticate(bp.current_request, CUSTOMER, customer_id)
-    fields = params(bp.current_request)
+    principal = authenticate(current_request(), CUSTOMER, customer_id)
+    fields = params(current_request())
     page = channels.history(
         get_store(),
         principal,
@@ -49,7 +49,7 @@ def history(customer_id: str) -> Response:
 @bp.route("/customer/{customer_id}/chat/send", methods=["POST"], content_types=CONTENT_TYPES)
 @api_view
 def send(customer_id: str) -> Response:
-    request = bp.current_request
+    request = current_request()
     principal = authenticate(request, CUSTOMER, customer_id)
     fields = params(request)
     message, created = messages.send(
@@ -65,6 +65,6 @@ def send(customer_id: str) -> Response:
 @bp.route("/customer/{customer_id}/logout", methods=["PUT"], content_types=CONTENT_TYPES)
 @api_view
 def logout(customer_id: str) -> Response:
-    principal = authenticate(bp.current_request, CUSTOMER, customer_id)
+    principal = authenticate(current_request(), CUSTOMER, customer_id)
     sessions.logout(get_store(), principal)
     return json({"logged_out": True, "id": principal.user_id, "role": CUSTOMER})

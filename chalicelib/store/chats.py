@@ -50,7 +50,8 @@ class ChatStore:
             "query",
             TableName=self.settings.users_table,
             IndexName=AGENTS_BY_LOAD,
-            KeyConditionExpression="pool = :pool",
+            KeyConditionExpression="#pool = :pool",
+            ExpressionAttributeNames={"#pool": "pool"},
             ExpressionAttributeValues=to_values({":pool": self.settings.agent_pool}),
             ScanIndexForward=True,
             Limit=limit,
@@ -63,8 +64,8 @@ class ChatStore:
         kwargs: dict[str, Any] = {
             "TableName": self.settings.users_table,
             "IndexName": AGENTS_BY_LOAD,
-            "KeyConditionExpression": "pool = :pool AND #rank < :offline",
-            "ExpressionAttributeNames": {"#rank": "rank"},
+            "KeyConditionExpression": "#pool = :pool AND #rank < :offline",
+            "ExpressionAttributeNames": {"#pool": "pool", "#rank": "rank"},
             "ExpressionAttributeValues": to_values(
                 {":pool": self.settings.agent_pool, ":offline": keys.OFFLINE_RANK_OFFSET}
             ),
