@@ -12,13 +12,16 @@ both); without them it fails, saying why, unless ``SKIP_DYNAMODB_LOCAL=1``.
 
 from __future__ import annotations
 
-import json
 import os
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 
 import pytest
+import requests
 from chalice.test import Client
 from moto import mock_aws
 
@@ -31,15 +34,10 @@ from chalicelib.store.admin import create_tables
 from chalicelib.store.dynamo import get_client
 from tests.api import Api
 from tools import seed
-from tools.dynamodb_local import DynamoDBLocal, unavailable_reason
+from tools.dynamodb_local import DynamoDBLocal, free_port, unavailable_reason
+from tools.run_local import STAGE, stage_environment
 
 ROOT = Path(__file__).resolve().parent.parent
-STAGE = "local"
-
-
-def stage_environment() -> dict[str, str]:
-    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
-    return dict(config["stages"][STAGE]["environment_variables"])
 
 
 @pytest.fixture(autouse=True)
@@ -91,7 +89,10 @@ def tables(engine: str, request: pytest.FixtureRequest, monkeypatch: pytest.Monk
             create_tables(get_settings())
             yield
         return
-    local = request.getfixturevalue("dynamodb_local")
+    yield from fresh_tables_on(request.getfixturevalue("dynamodb_local"), monkeypatch)
+
+
+def fresh_tables_on(local: DynamoDBLocal, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", local.endpoint)
     store_module.reset()
     create_tables(get_settings())
@@ -121,3 +122,45 @@ def api(seeded: None) -> Iterator[Api]:
 @pytest.fixture
 def store(seeded: None) -> store_module.Store:
     return store_module.get_store()
+
+
+# -- the real-engine, real-HTTP tier ------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def http_server(dynamodb_local: DynamoDBLocal) -> Iterator[str]:
+    """``chalice local`` (stage local) serving the app over DynamoDB Local, for the session."""
+    port = free_port()
+    env = {
+        **os.environ,
+        **stage_environment(),
+        "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_local.endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    chalice = Path(sys.executable).parent / "chalice"
+    command = [str(chalice), "local", "--host", "127.0.0.1", "--port", str(port), "--stage", STAGE, "--no-autoreload"]
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            requests.post(f"{base}/agent/login", json={}, timeout=1)
+            break
+        except requests.ConnectionError:
+            if process.poll() is not None:
+                pytest.fail("chalice local exited at start")
+            time.sleep(0.2)
+    yield base
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture
+def live(http_server: str, dynamodb_local: DynamoDBLocal, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Fresh tables with the demo users on DynamoDB Local, served over HTTP; yields the base URL."""
+    monkeypatch.setattr(seed, "hash_password", _cached_hash)
+    for _ in fresh_tables_on(dynamodb_local, monkeypatch):
+        seed.seed_demo()
+        yield http_server
