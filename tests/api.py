@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from chalice.test import Client
+from chalice.config import Config
+from chalice.local import LocalGateway, LocalGatewayException
+from chalice.test import Client, HTTPResponse
 
 from tools.seed import DEMO_USERS
 
@@ -95,3 +97,28 @@ class Api:
 
     def logout(self, role: str, user_id: int, token: str) -> Reply:
         return self.request("PUT", f"/{role}/{user_id}/logout", token=token)
+
+
+class GatewayClient:
+    """Like ``chalice.test.Client`` for HTTP, but safe to use from many threads at once.
+
+    Chalice's client swaps ``os.environ`` around every request, which threads
+    undo for each other; this one leaves the environment (set by the test
+    fixtures) alone and calls the same local API Gateway emulation.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self._gateway = LocalGateway(app, Config.create(chalice_stage="local"))
+        self.http = self
+
+    def _request(self, method: str, path: str, headers: dict | None = None, body: bytes | str = b"") -> HTTPResponse:
+        try:
+            response = self._gateway.handle_request(method=method, path=path, headers=headers or {}, body=body)
+        except LocalGatewayException as error:
+            return HTTPResponse(body=error.body, headers=error.headers, status_code=error.CODE)
+        return HTTPResponse.create_from_dict(response)
+
+    def __getattr__(self, method: str) -> Any:
+        if method not in ("get", "post", "put", "delete", "patch", "head", "options"):
+            raise AttributeError(method)
+        return lambda path, **kwargs: self._request(method.upper(), path, **kwargs)

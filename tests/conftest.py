@@ -158,9 +158,15 @@ def http_server(dynamodb_local: DynamoDBLocal) -> Iterator[str]:
 
 
 @pytest.fixture
-def live(http_server: str, dynamodb_local: DynamoDBLocal, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """Fresh tables with the demo users on DynamoDB Local, served over HTTP; yields the base URL."""
+def real(dynamodb_local: DynamoDBLocal, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Fresh tables with the demo users on DynamoDB Local (only: for what moto cannot do)."""
     monkeypatch.setattr(seed, "hash_password", _cached_hash)
     for _ in fresh_tables_on(dynamodb_local, monkeypatch):
         seed.seed_demo()
-        yield http_server
+        yield
+
+
+@pytest.fixture
+def live(real: None, http_server: str) -> str:
+    """``real``, served over HTTP by ``chalice local``; the base URL."""
+    return http_server

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import json
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ReadTimeoutError
 
 from chalicelib.store.dynamo import get_client
@@ -97,3 +100,70 @@ class _Status:
     def __init__(self, status_code: int) -> None:
         self.status_code = status_code
         self.headers: dict = {}
+
+
+FAULT_KINDS = ("throttle", "internal", "timeout", "conflict")
+
+
+class FaultInjector:
+    """Fail a share of DynamoDB calls before they reach the engine, like a bad day on AWS.
+
+    Kinds: ``throttle`` (400 ProvisionedThroughputExceeded) and ``internal``
+    (500 InternalServerError), which botocore retries; ``timeout`` (a read
+    timeout), which botocore retries too; ``conflict`` (TransactWriteItems
+    cancelled with TransactionConflict), which it does not. Thread-safe;
+    register with ``installed()``. Only for engines reached over HTTP (not moto,
+    which answers inside botocore's send).
+    """
+
+    def __init__(self, rate: float, seed: int = 0, kinds: tuple[str, ...] = FAULT_KINDS) -> None:
+        import random
+
+        self.rate = rate
+        self.kinds = kinds
+        self.counts: Counter = Counter()
+        self._rng = random.Random(seed)
+        self._lock = threading.Lock()
+
+    def __call__(self, request: Any, event_name: str, **_: Any) -> AWSResponse | None:
+        operation = event_name.rsplit(".", 1)[-1]
+        with self._lock:
+            if self._rng.random() >= self.rate:
+                return None
+            kind = self._rng.choice(self.kinds)
+            if kind == "conflict" and operation != "TransactWriteItems":
+                kind = "throttle"
+            self.counts[kind] += 1
+        if kind == "timeout":
+            raise ReadTimeoutError(endpoint_url=request.url)
+        if kind == "internal":
+            return _error_response(request.url, 500, "InternalServerError", {})
+        if kind == "throttle":
+            return _error_response(request.url, 400, "ProvisionedThroughputExceededException", {})
+        items = len(json.loads(request.body)["TransactItems"])
+        reasons = [{"Code": "TransactionConflict", "Message": "injected"}] + [{"Code": "None"}] * (items - 1)
+        return _error_response(request.url, 400, "TransactionCanceledException", {"CancellationReasons": reasons})
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[FaultInjector]:
+        events = get_client().meta.events
+        events.register_first("before-send.dynamodb", self)
+        try:
+            yield self
+        finally:
+            events.unregister("before-send.dynamodb", self)
+
+
+def _error_response(url: str, status: int, code: str, extra: dict) -> AWSResponse:
+    body = json.dumps({"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": "injected", **extra})
+    return AWSResponse(
+        url, status, {"x-amzn-ErrorType": code, "Content-Type": "application/x-amz-json-1.0"}, _Raw(body.encode())
+    )
+
+
+class _Raw:
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self._body
