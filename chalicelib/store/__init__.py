@@ -13,11 +13,12 @@ from chalicelib.config import Settings, get_settings
 from chalicelib.store.accounts import AccountStore
 from chalicelib.store.chats import AllocationStale, ChatStore
 from chalicelib.store.dynamo import get_client
+from chalicelib.store.maintenance import MaintenanceStore
 
 __all__ = ["AllocationStale", "Store", "get_store", "reset"]
 
 
-class Store(AccountStore, ChatStore):
+class Store(AccountStore, ChatStore, MaintenanceStore):
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
