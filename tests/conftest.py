@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 import requests
 from chalice.test import Client
+from hypothesis import settings
 from moto import mock_aws
 
 from app import app
@@ -38,6 +39,11 @@ from tools.dynamodb_local import DynamoDBLocal, free_port, unavailable_reason
 from tools.run_local import STAGE, stage_environment
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Hypothesis: bounded in CI, many more examples with HYPOTHESIS_PROFILE=slow.
+settings.register_profile("ci", max_examples=25, stateful_step_count=30, deadline=None)
+settings.register_profile("slow", max_examples=400, stateful_step_count=60, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(autouse=True)
@@ -107,9 +113,14 @@ def drop_tables() -> None:
 
 
 @pytest.fixture
-def seeded(tables: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tables with SPEC.md's demo users (password hashes cached across tests for speed)."""
+def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Seed with password hashes cached across tests (each distinct password is hashed once)."""
     monkeypatch.setattr(seed, "hash_password", _cached_hash)
+
+
+@pytest.fixture
+def seeded(tables: None, fast_hashing: None) -> None:
+    """Tables with SPEC.md's demo users."""
     seed.seed_demo()
 
 
@@ -158,9 +169,8 @@ def http_server(dynamodb_local: DynamoDBLocal) -> Iterator[str]:
 
 
 @pytest.fixture
-def real(dynamodb_local: DynamoDBLocal, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def real(dynamodb_local: DynamoDBLocal, fast_hashing: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Fresh tables with the demo users on DynamoDB Local (only: for what moto cannot do)."""
-    monkeypatch.setattr(seed, "hash_password", _cached_hash)
     for _ in fresh_tables_on(dynamodb_local, monkeypatch):
         seed.seed_demo()
         yield
