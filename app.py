@@ -7,10 +7,17 @@ boto3 clients nor the environment.
 
 from chalice import Chalice
 
-from chalicelib.routes import agents, customers
-from chalicelib.routes.common import standard_responses
+from chalicelib.routes import agents, customers, docs
+from chalicelib.routes.common import preflight, standard_responses
 
 app = Chalice(app_name="agent-allocation")
 app.register_middleware(standard_responses, "http")
 app.register_blueprint(agents.bp)
 app.register_blueprint(customers.bp)
+app.register_blueprint(docs.bp)
+
+# CORS preflight for every path, answered by the function itself (see
+# chalicelib/routes/common.py): which origins are allowed is configuration,
+# read at run time, not baked into the API Gateway definition.
+for _path in list(app.routes):
+    app.route(_path, methods=["OPTIONS"], name=f"preflight_{len(app.routes)}")(preflight)

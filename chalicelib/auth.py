@@ -39,6 +39,14 @@ def _decoy_hash() -> str:
     return _hasher.hash(uuid.uuid4().hex)
 
 
+def needs_rehash(password_hash: str) -> bool:
+    """True when the hash was made with other parameters than today's (rehash it at login)."""
+    try:
+        return _hasher.check_needs_rehash(password_hash)
+    except InvalidHashError:
+        return True
+
+
 def verify_password(password_hash: str | None, password: str) -> bool:
     """True if ``password`` matches; takes the same time when ``password_hash`` is ``None``."""
     try:
@@ -69,20 +77,24 @@ def issue_token(settings: Settings, role: str, user_id: int, now: int | None = N
 def verify_token(settings: Settings, token: str) -> Principal:
     """The principal of a valid token. Raises ``Unauthorized`` for anything else.
 
-    Does not check revocation: that needs the store (``Store.load``).
+    Tokens signed with ``settings.jwt_previous_secret`` are accepted too, so a
+    key rotation does not log everybody out. Does not check revocation: that
+    needs the store.
     """
-    try:
-        claims = jwt.decode(
-            token,
-            settings.jwt_secret,
-            algorithms=[ALGORITHM],
-            issuer=ISSUER,
-            options={"require": REQUIRED_CLAIMS},
-        )
-    except jwt.ExpiredSignatureError:
-        raise Unauthorized("the token has expired; log in again", code="token_expired") from None
-    except jwt.PyJWTError:
-        raise Unauthorized("the token is not valid", code="invalid_token") from None
+    keys = [settings.jwt_secret] + ([settings.jwt_previous_secret] if settings.jwt_previous_secret else [])
+    claims = None
+    for key in keys:
+        try:
+            claims = jwt.decode(token, key, algorithms=[ALGORITHM], issuer=ISSUER, options={"require": REQUIRED_CLAIMS})
+            break
+        except jwt.ExpiredSignatureError:
+            raise Unauthorized("the token has expired; log in again", code="token_expired") from None
+        except jwt.InvalidSignatureError:
+            continue
+        except jwt.PyJWTError:
+            break
+    if claims is None:
+        raise Unauthorized("the token is not valid", code="invalid_token")
     subject, role, jti = claims["sub"], claims["role"], claims["jti"]
     if role not in ROLES or not isinstance(subject, str) or not subject.isdigit() or not isinstance(jti, str):
         raise Unauthorized("the token is not valid", code="invalid_token")

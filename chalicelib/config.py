@@ -19,6 +19,7 @@ from chalicelib.errors import ConfigError
 DEVELOPMENT_JWT_SECRET = "local-development-secret-do-not-deploy-0123456789"
 LOCAL_STAGES = frozenset({"local", "test"})
 MAX_TOKEN_TTL_SECONDS = 12 * 3600
+MIN_SECRET_CHARS = 32
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,8 @@ class Settings:
     chats_table: str
     tokens_table: str
     jwt_secret: str
+    # Accepted (never used to sign) while tokens signed before a key rotation expire.
+    jwt_previous_secret: str | None
     token_ttl_seconds: int
     allocation_cap: int
     allocation_max_attempts: int
@@ -35,6 +38,10 @@ class Settings:
     max_message_chars: int
     max_body_bytes: int
     history_page_size: int
+    login_max_failures: int
+    login_max_failures_per_source: int
+    login_window_seconds: int
+    cors_allowed_origins: tuple[str, ...]
 
 
 def _env(name: str, default: str | None = None) -> str:
@@ -65,12 +72,18 @@ def load_settings() -> Settings:
         if stage not in LOCAL_STAGES:
             raise ConfigError(f"environment variable JWT_SECRET must be set in stage {stage!r}")
         secret = DEVELOPMENT_JWT_SECRET
+    elif stage not in LOCAL_STAGES and (secret == DEVELOPMENT_JWT_SECRET or len(secret) < MIN_SECRET_CHARS):
+        raise ConfigError(f"environment variable JWT_SECRET must be a secret of at least {MIN_SECRET_CHARS} characters")
+    origins = tuple(o.strip() for o in os.environ.get("CORS_ALLOWED_ORIGINS", "").split(",") if o.strip())
+    if "*" in origins:
+        raise ConfigError("environment variable CORS_ALLOWED_ORIGINS must list origins, not '*'")
     return Settings(
         stage=stage,
         users_table=_env("USERS_TABLE"),
         chats_table=_env("CHATS_TABLE"),
         tokens_table=_env("TOKENS_TABLE"),
         jwt_secret=secret,
+        jwt_previous_secret=os.environ.get("JWT_PREVIOUS_SECRET") or None,
         token_ttl_seconds=_env_int("TOKEN_TTL_SECONDS", 8 * 3600, 60, MAX_TOKEN_TTL_SECONDS),
         allocation_cap=_env_int("ALLOCATION_CAP", 2, 1, 1000),
         allocation_max_attempts=_env_int("ALLOCATION_MAX_ATTEMPTS", 6, 1, 50),
@@ -78,6 +91,10 @@ def load_settings() -> Settings:
         max_message_chars=_env_int("MAX_MESSAGE_CHARS", 4000, 1, 100_000),
         max_body_bytes=_env_int("MAX_BODY_BYTES", 16 * 1024, 1024, 1024 * 1024),
         history_page_size=_env_int("HISTORY_PAGE_SIZE", 50, 1, 500),
+        login_max_failures=_env_int("LOGIN_MAX_FAILURES", 5, 1, 1000),
+        login_max_failures_per_source=_env_int("LOGIN_MAX_FAILURES_PER_SOURCE", 50, 1, 100_000),
+        login_window_seconds=_env_int("LOGIN_WINDOW_SECONDS", 900, 10, 86_400),
+        cors_allowed_origins=origins,
     )
 
 

@@ -77,5 +77,15 @@ class Unavailable(DomainError):
         self.retry_after = retry_after
 
 
+class TooManyRequests(DomainError):
+    """Too many failed logins for this username or source; wait ``retry_after`` seconds."""
+
+    code = "too_many_attempts"
+
+    def __init__(self, message: str, *, retry_after: int, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
 class ConfigError(Exception):
     """The deployment is misconfigured (a missing or malformed environment variable)."""

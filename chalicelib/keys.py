@@ -6,7 +6,9 @@ Tables (see ``chalicelib.schema``):
 - chats: ``pk`` = ``channel#<channel_id>``, ``sk`` = ``channel`` (the channel
   itself) | ``msg#<message_id>`` (its messages, oldest first) |
   ``idem#<role>#<user_id>#<key>`` (idempotency records of sends)
-- tokens: ``pk`` = ``revoked#<jti>`` (logged-out tokens, removed by TTL)
+- tokens: ``pk`` = ``revoked#<jti>`` (logged-out tokens) |
+  ``throttle#user#<role>#<username>#<window>`` and
+  ``throttle#source#<address>#<window>`` (failed-login counters); all removed by TTL
 """
 
 from __future__ import annotations
@@ -59,6 +61,16 @@ def idempotency_sk(role: str, user_id: int, key: str) -> str:
 
 def revoked_token_pk(jti: str) -> str:
     return f"revoked#{jti}"
+
+
+def login_failures_pk(role: str, username: str, window_start: int) -> str:
+    """Failed logins for one username in one throttling window."""
+    return f"throttle#user#{role}#{username}#{window_start}"
+
+
+def source_failures_pk(source: str, window_start: int) -> str:
+    """Failed logins from one source address in one throttling window."""
+    return f"throttle#source#{source}#{window_start}"
 
 
 def rank(active_count: int, online: bool) -> int:

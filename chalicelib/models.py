@@ -34,6 +34,15 @@ class Credentials:
 
 
 @dataclass(frozen=True)
+class LoginAttempt:
+    """What a login needs to know first: the credentials, and recent failures."""
+
+    credentials: Credentials | None
+    user_failures: int
+    source_failures: int
+
+
+@dataclass(frozen=True)
 class Agent:
     agent_id: int
     username: str

@@ -7,12 +7,13 @@ logout only start and end the session; an active chat stays active.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from chalicelib import keys
-from chalicelib.auth import issue_token, verify_password
+from chalicelib.auth import hash_password, issue_token, needs_rehash, verify_password
 from chalicelib.config import Settings
-from chalicelib.errors import Unauthorized
+from chalicelib.errors import TooManyRequests, Unauthorized
 from chalicelib.models import Agent, Customer, Principal
 from chalicelib.store import Store
 
@@ -34,12 +35,43 @@ class Session:
         }
 
 
-def login(store: Store, settings: Settings, role: str, username: str, password: str) -> Session:
-    """Check the password and issue a token. Raises ``Unauthorized`` with one message for any failure."""
-    credentials = store.get_credentials(role, username)
+def login(
+    store: Store,
+    settings: Settings,
+    role: str,
+    username: str,
+    password: str,
+    source: str | None = None,
+    now: float | None = None,
+) -> Session:
+    """Check the password and issue a token.
+
+    Raises ``Unauthorized`` with one message for a wrong password and an
+    unknown username alike, and ``TooManyRequests`` once the username (or the
+    source address) has failed ``login_max_failures`` (``..._per_source``)
+    times in the current window, whether the username exists or not. The
+    password of a hash made with older parameters is rehashed.
+    """
+    now = time.time() if now is None else now
+    window = settings.login_window_seconds
+    window_start = int(now // window * window)
+    attempt = store.login_attempt(role, username, source, window_start)
+    if (
+        attempt.user_failures >= settings.login_max_failures
+        or attempt.source_failures >= settings.login_max_failures_per_source
+    ):
+        raise TooManyRequests(
+            "too many failed logins; try again later", retry_after=max(1, int(window_start + window - now))
+        )
+    credentials = attempt.credentials
     if not verify_password(credentials.password_hash if credentials else None, password):
+        store.record_login_failure(role, username, source, window_start, expires_at=window_start + 2 * window)
         raise Unauthorized(BAD_CREDENTIALS, code="invalid_credentials")
     assert credentials is not None
+    if needs_rehash(credentials.password_hash):
+        store.replace_password_hash(credentials, hash_password(password))
+    if attempt.user_failures:
+        store.clear_login_failures(role, username, window_start)
     user: Agent | Customer | None
     if role == keys.AGENT:
         user = store.set_agent_status(credentials.user_id, online=True)

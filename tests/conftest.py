@@ -150,8 +150,8 @@ def http_server(dynamodb_local: DynamoDBLocal) -> Iterator[str]:
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": "us-east-1",
     }
-    chalice = Path(sys.executable).parent / "chalice"
-    command = [str(chalice), "local", "--host", "127.0.0.1", "--port", str(port), "--stage", STAGE, "--no-autoreload"]
+    command = [sys.executable, "-m", "tools.chalice_local", "local", "--host", "127.0.0.1", "--port", str(port)]
+    command += ["--stage", STAGE, "--no-autoreload"]
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

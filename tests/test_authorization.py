@@ -3,6 +3,8 @@
 Each case must get 401 or 403 and leave the data exactly as it was.
 """
 
+import base64
+import json
 import time
 
 import jwt
@@ -131,4 +133,27 @@ def test_a_logged_out_token_is_a_401(api, world, route):
     reply = call(api, route, token=token)
     assert_refused(api, route, reply, 401)
     assert reply.error["code"] == "token_revoked"
+    unchanged(before)
+
+
+def _b64(data: dict) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=IDS)
+def test_unsigned_and_edited_tokens_are_a_401(api, world, route):
+    _, _, role, owner, _ = route
+    now = int(time.time())
+    claims = {"sub": str(owner), "role": role, "jti": "x", "iat": now, "exp": now + 600, "iss": ISSUER}
+    unsigned = f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(claims)}."
+    # Another user's genuine token with the subject edited to the owner, signature kept.
+    header, payload, signature = api.token(role, 2).split(".")
+    edited_claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    edited_claims["sub"] = str(owner)
+    edited = f"{header}.{_b64(edited_claims)}.{signature}"
+    before = invariants.snapshot()
+    for token in (unsigned, edited):
+        reply = call(api, route, token=token)
+        assert_refused(api, route, reply, 401)
+        assert reply.error["code"] == "invalid_token"
     unchanged(before)

@@ -95,8 +95,18 @@ def bootstrap() -> None:
 
 
 def serve(host: str, port: int, reload: bool) -> int:
-    chalice = Path(sys.executable).parent / "chalice"
-    command = [str(chalice), "local", "--host", host, "--port", str(port), "--stage", STAGE]
+    command = [
+        sys.executable,
+        "-m",
+        "tools.chalice_local",
+        "local",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--stage",
+        STAGE,
+    ]
     if not reload:
         command.append("--no-autoreload")
     log.info("serving on http://%s:%d (Ctrl-C stops)", host, port)

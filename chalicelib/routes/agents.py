@@ -8,7 +8,15 @@ from chalicelib import channels, inputs, messages, sessions
 from chalicelib.config import get_settings
 from chalicelib.errors import InvalidInput
 from chalicelib.keys import AGENT
-from chalicelib.routes.common import CONTENT_TYPES, api_view, authenticate, current_request, json, params
+from chalicelib.routes.common import (
+    CONTENT_TYPES,
+    api_view,
+    authenticate,
+    current_request,
+    json,
+    params,
+    source_address,
+)
 from chalicelib.store import get_store
 
 bp = Blueprint(__name__)
@@ -17,8 +25,11 @@ bp = Blueprint(__name__)
 @bp.route("/agent/login", methods=["POST"], content_types=CONTENT_TYPES)
 @api_view
 def login() -> Response:
-    fields = params(current_request())
-    session = sessions.login(get_store(), get_settings(), AGENT, fields.username(), fields.password())
+    request = current_request()
+    fields = params(request)
+    session = sessions.login(
+        get_store(), get_settings(), AGENT, fields.username(), fields.password(), source_address(request)
+    )
     return json(session.to_dict())
 
 

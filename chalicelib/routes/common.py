@@ -27,6 +27,7 @@ from chalicelib.errors import (
     InvalidInput,
     NotFound,
     PayloadTooLarge,
+    TooManyRequests,
     Unauthorized,
     Unavailable,
     UnsupportedMediaType,
@@ -47,6 +48,7 @@ STATUS: dict[type[DomainError], int] = {
     Conflict: 409,
     PayloadTooLarge: 413,
     UnsupportedMediaType: 415,
+    TooManyRequests: 429,
     Unavailable: 503,
 }
 
@@ -68,7 +70,7 @@ def error_response(error: DomainError) -> Response:
     headers = {"Content-Type": "application/json"}
     if isinstance(error, Unauthorized):
         headers["WWW-Authenticate"] = 'Bearer realm="agent-allocation"'
-    if isinstance(error, Unavailable):
+    if isinstance(error, (Unavailable, TooManyRequests)):
         headers["Retry-After"] = str(error.retry_after)
     return Response(body={"error": body}, status_code=status, headers=headers)
 
@@ -107,6 +109,7 @@ def standard_responses(event: Request, get_response: Callable[[Request], Respons
         response = get_response(event)
     finally:
         _current_request.reset(token)
+    _add_cors(event, response)
     body = response.body
     if isinstance(body, dict) and set(body) == {"Code", "Message"}:
         code = re.sub(r"(?<!^)(?=[A-Z])", "_", str(body["Code"])).lower().removesuffix("_error")
@@ -114,6 +117,34 @@ def standard_responses(event: Request, get_response: Callable[[Request], Respons
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     return response
+
+
+CORS_METHODS = "GET, POST, PUT, OPTIONS"
+CORS_HEADERS = "Authorization, Content-Type, Idempotency-Key"
+
+
+def preflight(**_path_ids: str) -> Response:
+    """``OPTIONS`` on any path: 204; the CORS headers, if the origin is allowed, come from ``_add_cors``."""
+    return Response(body="", status_code=204, headers={"Allow": CORS_METHODS})
+
+
+def _add_cors(request: Request | None, response: Response) -> None:
+    """Allow the request's ``Origin`` only if it is listed in CORS_ALLOWED_ORIGINS (never ``*``).
+
+    Tokens travel in the Authorization header, not in cookies, so credentials
+    are never allowed cross-origin.
+    """
+    origin = request.headers.get("origin") if request is not None else None
+    if not origin:
+        return
+    response.headers["Vary"] = "Origin"
+    if origin not in get_settings().cors_allowed_origins:
+        return
+    response.headers["Access-Control-Allow-Origin"] = origin
+    if request.method == "OPTIONS":
+        response.headers["Access-Control-Allow-Methods"] = CORS_METHODS
+        response.headers["Access-Control-Allow-Headers"] = CORS_HEADERS
+        response.headers["Access-Control-Max-Age"] = "600"
 
 
 def json(body: Any, status: int = 200) -> Response:
@@ -127,6 +158,12 @@ def params(request: Request) -> inputs.Params:
     fields = inputs.parse_body(content_type, body, get_settings().max_body_bytes)
     query = dict(request.query_params) if request.query_params else {}
     return inputs.Params(query, fields)
+
+
+def source_address(request: Request) -> str | None:
+    """The caller's address as API Gateway saw it (never a client-set header)."""
+    identity = (request.context or {}).get("identity") or {}
+    return identity.get("sourceIp") or None
 
 
 def authenticate(request: Request, role: str, path_id: str) -> Principal:

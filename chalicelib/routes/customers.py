@@ -7,7 +7,15 @@ from chalice import Blueprint, Response
 from chalicelib import channels, inputs, messages, sessions
 from chalicelib.config import get_settings
 from chalicelib.keys import CUSTOMER
-from chalicelib.routes.common import CONTENT_TYPES, api_view, authenticate, current_request, json, params
+from chalicelib.routes.common import (
+    CONTENT_TYPES,
+    api_view,
+    authenticate,
+    current_request,
+    json,
+    params,
+    source_address,
+)
 from chalicelib.store import get_store
 
 bp = Blueprint(__name__)
@@ -16,8 +24,11 @@ bp = Blueprint(__name__)
 @bp.route("/customer/login", methods=["POST"], content_types=CONTENT_TYPES)
 @api_view
 def login() -> Response:
-    fields = params(current_request())
-    session = sessions.login(get_store(), get_settings(), CUSTOMER, fields.username(), fields.password())
+    request = current_request()
+    fields = params(request)
+    session = sessions.login(
+        get_store(), get_settings(), CUSTOMER, fields.username(), fields.password(), source_address(request)
+    )
     return json(session.to_dict())
 
 

@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 from chalicelib import keys
 from chalicelib.config import Settings
 from chalicelib.errors import NotFound, Unauthorized, Unavailable
-from chalicelib.models import OFFLINE, ONLINE, Agent, Credentials, Customer, Principal
+from chalicelib.models import OFFLINE, ONLINE, Agent, Credentials, Customer, LoginAttempt, Principal
 from chalicelib.schema import TTL_ATTRIBUTE
 from chalicelib.store import codec
 from chalicelib.store.dynamo import (
@@ -51,16 +51,68 @@ class AccountStore:
 
     # -- logins -----------------------------------------------------------
 
-    def get_credentials(self, role: str, username: str) -> Credentials | None:
-        """The login of ``username`` in ``role``, or ``None``."""
-        response = call(
-            "get_item",
-            TableName=self.settings.users_table,
-            Key=to_item({"pk": keys.login_pk(role, username)}),
-            ConsistentRead=True,
+    def login_attempt(self, role: str, username: str, source: str | None, window_start: int) -> LoginAttempt:
+        """The login of ``username`` in ``role`` and the failures counted in this window, in one round trip."""
+        user_key = keys.login_failures_pk(role, username, window_start)
+        source_key = keys.source_failures_pk(source, window_start) if source else None
+        login_key = keys.login_pk(role, username)
+        found = self._batch_get(tokens=(user_key,) + ((source_key,) if source_key else ()), users=(login_key,))
+        login = found.get(login_key)
+        return LoginAttempt(
+            credentials=codec.credentials(login) if login else None,
+            user_failures=int(found.get(user_key, {}).get("failures", 0)),
+            source_failures=int(found.get(source_key, {}).get("failures", 0)) if source_key else 0,
         )
-        item = response.get("Item")
-        return codec.credentials(from_item(item)) if item else None
+
+    def record_login_failure(
+        self, role: str, username: str, source: str | None, window_start: int, expires_at: int
+    ) -> None:
+        """Count one failed login against the username and the source (one transaction)."""
+        counters = [keys.login_failures_pk(role, username, window_start)]
+        if source:
+            counters.append(keys.source_failures_pk(source, window_start))
+        items = [
+            (
+                pk,
+                {
+                    "Update": {
+                        "TableName": self.settings.tokens_table,
+                        "Key": to_item({"pk": pk}),
+                        "UpdateExpression": "ADD failures :one SET #ttl = :expires",
+                        "ExpressionAttributeNames": {"#ttl": TTL_ATTRIBUTE},
+                        "ExpressionAttributeValues": to_values({":one": 1, ":expires": expires_at}),
+                    }
+                },
+            )
+            for pk in counters
+        ]
+        try:
+            transact(items)
+        except TransactionCancelled as cancelled:
+            raise Unavailable("the data store is busy; retry shortly", code="store_unavailable") from cancelled
+
+    def clear_login_failures(self, role: str, username: str, window_start: int) -> None:
+        """Forget the username's failures after a successful login (the source's stay counted)."""
+        call(
+            "delete_item",
+            TableName=self.settings.tokens_table,
+            Key=to_item({"pk": keys.login_failures_pk(role, username, window_start)}),
+        )
+
+    def replace_password_hash(self, credentials: Credentials, new_hash: str) -> None:
+        """Store a rehashed password, unless the password changed meanwhile."""
+        try:
+            call(
+                "update_item",
+                TableName=self.settings.users_table,
+                Key=to_item({"pk": keys.login_pk(credentials.role, credentials.username)}),
+                UpdateExpression="SET password_hash = :new",
+                ConditionExpression="password_hash = :old",
+                ExpressionAttributeValues=to_values({":new": new_hash, ":old": credentials.password_hash}),
+            )
+        except ClientError as error:
+            if not is_condition_failure(error):
+                raise
 
     def set_agent_status(self, agent_id: int, online: bool) -> Agent:
         """Put an agent online or offline (its load-index rank follows). Raises ``NotFound``."""
@@ -156,14 +208,23 @@ class AccountStore:
         ``Unauthorized`` if the token was revoked.
         """
         token_key = keys.revoked_token_pk(principal.jti)
-        request: dict[str, Any] = {
-            self.settings.tokens_table: {"Keys": [to_item({"pk": token_key})], "ConsistentRead": True}
-        }
-        if users:
-            request[self.settings.users_table] = {
-                "Keys": [to_item({"pk": pk}) for pk in users],
-                "ConsistentRead": True,
-            }
+        found = self._batch_get(tokens=(token_key,), users=users, chats=chats)
+        if found.pop(token_key, None) is not None:
+            raise revoked()
+        return found
+
+    def _batch_get(
+        self,
+        *,
+        tokens: tuple[str, ...] = (),
+        users: tuple[str, ...] = (),
+        chats: tuple[tuple[str, str], ...] = (),
+    ) -> dict[Any, dict[str, Any]]:
+        """Strongly consistent reads of a few items from any tables, in one round trip."""
+        request: dict[str, Any] = {}
+        for table, pks in ((self.settings.tokens_table, tokens), (self.settings.users_table, users)):
+            if pks:
+                request[table] = {"Keys": [to_item({"pk": pk}) for pk in pks], "ConsistentRead": True}
         if chats:
             request[self.settings.chats_table] = {
                 "Keys": [to_item({"pk": pk, "sk": sk}) for pk, sk in chats],
@@ -183,8 +244,6 @@ class AccountStore:
             time.sleep(0.05 * 2**attempt)
         else:
             raise Unavailable("the data store is busy; retry shortly", code="store_unavailable")
-        if found.pop(token_key, None) is not None:
-            raise revoked()
         return found
 
     def check_token(self, principal: Principal) -> None:
