@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PORT ?= 8080
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install node-tools run run-fresh test lint format clean
+.PHONY: install node-tools run run-fresh test lint format openapi clean
 
 install: $(VENV)/.installed node-tools
 
@@ -36,6 +36,9 @@ test: install ## Run the whole test suite
 lint: install ## Lint (ruff)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+openapi: install ## Rewrite openapi.json from chalicelib/openapi.py
+	$(BIN)/python -m tools.openapi
 
 format: install
 	$(BIN)/ruff format .

@@ -42,6 +42,7 @@ class Settings:
     login_max_failures_per_source: int
     login_window_seconds: int
     cors_allowed_origins: tuple[str, ...]
+    log_level: str
 
 
 def _env(name: str, default: str | None = None) -> str:
@@ -64,13 +65,31 @@ def _env_int(name: str, default: int, low: int, high: int) -> int:
     return value
 
 
+def _secret(name: str) -> str | None:
+    """``NAME`` from the environment, or else the SSM parameter named by ``NAME_PARAMETER``."""
+    value = os.environ.get(name)
+    if value:
+        return value
+    parameter = os.environ.get(f"{name}_PARAMETER")
+    if parameter:
+        from chalicelib.store.secrets import read_parameter  # boto3 only where a parameter is used
+
+        return read_parameter(parameter)
+    return None
+
+
 def load_settings() -> Settings:
-    """Read the environment into a ``Settings``; raise ``ConfigError`` naming the bad variable."""
+    """Read the environment into a ``Settings``; raise ``ConfigError`` naming the bad variable.
+
+    ``JWT_SECRET`` (and ``JWT_PREVIOUS_SECRET``) may instead name an SSM
+    SecureString parameter in ``JWT_SECRET_PARAMETER`` (``..._PARAMETER``),
+    which is how deployed stages get it: never in the repository or template.
+    """
     stage = _env("STAGE", "local")
-    secret = os.environ.get("JWT_SECRET") or ""
+    secret = _secret("JWT_SECRET") or ""
     if not secret:
         if stage not in LOCAL_STAGES:
-            raise ConfigError(f"environment variable JWT_SECRET must be set in stage {stage!r}")
+            raise ConfigError(f"JWT_SECRET (or JWT_SECRET_PARAMETER) must be set in stage {stage!r}")
         secret = DEVELOPMENT_JWT_SECRET
     elif stage not in LOCAL_STAGES and (secret == DEVELOPMENT_JWT_SECRET or len(secret) < MIN_SECRET_CHARS):
         raise ConfigError(f"environment variable JWT_SECRET must be a secret of at least {MIN_SECRET_CHARS} characters")
@@ -83,7 +102,7 @@ def load_settings() -> Settings:
         chats_table=_env("CHATS_TABLE"),
         tokens_table=_env("TOKENS_TABLE"),
         jwt_secret=secret,
-        jwt_previous_secret=os.environ.get("JWT_PREVIOUS_SECRET") or None,
+        jwt_previous_secret=_secret("JWT_PREVIOUS_SECRET"),
         token_ttl_seconds=_env_int("TOKEN_TTL_SECONDS", 8 * 3600, 60, MAX_TOKEN_TTL_SECONDS),
         allocation_cap=_env_int("ALLOCATION_CAP", 2, 1, 1000),
         allocation_max_attempts=_env_int("ALLOCATION_MAX_ATTEMPTS", 6, 1, 50),
@@ -95,7 +114,15 @@ def load_settings() -> Settings:
         login_max_failures_per_source=_env_int("LOGIN_MAX_FAILURES_PER_SOURCE", 50, 1, 100_000),
         login_window_seconds=_env_int("LOGIN_WINDOW_SECONDS", 900, 10, 86_400),
         cors_allowed_origins=origins,
+        log_level=_log_level(),
     )
+
+
+def _log_level() -> str:
+    level = os.environ.get("LOG_LEVEL", "INFO").upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ConfigError("environment variable LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
+    return level
 
 
 @lru_cache(maxsize=1)

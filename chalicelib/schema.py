@@ -1,12 +1,18 @@
-"""The DynamoDB tables: keys, indexes and TTL, defined once.
+"""The DynamoDB tables, as the code sees them.
 
-``table_definitions(settings)`` returns ``create_table`` arguments for every
-table; local bootstrap (``make run``), the seeding command and the test
-fixtures all create tables from it.
+``infra/tables.json`` (CloudFormation) is the single source of truth for the
+tables: keys, indexes, TTL, billing, recovery and encryption. This module
+turns it into ``create_table`` arguments for local bootstrap (``make run``,
+the seeding command, the test fixtures), so local and cloud tables cannot
+drift; it also names the indexes and attributes the store relies on, which a
+test checks against the template.
 """
 
 from __future__ import annotations
 
+import json
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from chalicelib.config import Settings
@@ -24,70 +30,34 @@ ACTIVE_CHANNELS_BY_AGENT = "active_channels_by_agent"
 TTL_ATTRIBUTE = "expires_at"
 
 
-def _string_key(name: str) -> dict[str, str]:
-    return {"AttributeName": name, "AttributeType": "S"}
+TEMPLATE = Path(__file__).resolve().parent.parent / "infra" / "tables.json"
+# Which setting names each table of the template.
+TABLE_SETTINGS = {"UsersTable": "users_table", "ChatsTable": "chats_table", "TokensTable": "tokens_table"}
+# Properties of the template that ``create_table`` takes as they are.
+CREATE_TABLE_KEYS = ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "BillingMode")
+
+
+@cache
+def template() -> dict[str, Any]:
+    """The CloudFormation template of the tables (read on first use; not needed on Lambda)."""
+    return json.loads(TEMPLATE.read_text())
 
 
 def table_definitions(settings: Settings) -> list[dict[str, Any]]:
-    users = {
-        "TableName": settings.users_table,
-        "BillingMode": "PAY_PER_REQUEST",
-        "AttributeDefinitions": [
-            _string_key("pk"),
-            _string_key("pool"),
-            {"AttributeName": "rank", "AttributeType": "N"},
-        ],
-        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
-        "GlobalSecondaryIndexes": [
-            {
-                "IndexName": AGENTS_BY_LOAD,
-                "KeySchema": [
-                    {"AttributeName": "pool", "KeyType": "HASH"},
-                    {"AttributeName": "rank", "KeyType": "RANGE"},
-                ],
-                "Projection": {
-                    "ProjectionType": "INCLUDE",
-                    "NonKeyAttributes": ["agent_id", "status", "active_count", "last_assigned_at"],
-                },
-            }
-        ],
-    }
-    chats = {
-        "TableName": settings.chats_table,
-        "BillingMode": "PAY_PER_REQUEST",
-        "AttributeDefinitions": [
-            _string_key("pk"),
-            _string_key("sk"),
-            _string_key("active_agent"),
-            _string_key("created_at"),
-        ],
-        "KeySchema": [
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        "GlobalSecondaryIndexes": [
-            {
-                "IndexName": ACTIVE_CHANNELS_BY_AGENT,
-                "KeySchema": [
-                    {"AttributeName": "active_agent", "KeyType": "HASH"},
-                    {"AttributeName": "created_at", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
-    }
-    tokens = {
-        "TableName": settings.tokens_table,
-        "BillingMode": "PAY_PER_REQUEST",
-        "AttributeDefinitions": [_string_key("pk")],
-        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
-    }
-    return [users, chats, tokens]
+    """``create_table`` arguments for every table of ``infra/tables.json``, named by ``settings``."""
+    definitions = []
+    for logical_id, setting in TABLE_SETTINGS.items():
+        properties = template()["Resources"][logical_id]["Properties"]
+        definition = {key: properties[key] for key in CREATE_TABLE_KEYS if key in properties}
+        definitions.append({"TableName": getattr(settings, setting), **definition})
+    return definitions
 
 
 def ttl_settings(settings: Settings) -> list[dict[str, Any]]:
-    """``update_time_to_live`` arguments for the tables that expire items."""
-    return [
-        {"TableName": table, "TimeToLiveSpecification": {"Enabled": True, "AttributeName": TTL_ATTRIBUTE}}
-        for table in (settings.tokens_table, settings.chats_table)
-    ]
+    """``update_time_to_live`` arguments for the tables of the template that expire items."""
+    specs = []
+    for logical_id, setting in TABLE_SETTINGS.items():
+        ttl = template()["Resources"][logical_id]["Properties"].get("TimeToLiveSpecification")
+        if ttl:
+            specs.append({"TableName": getattr(settings, setting), "TimeToLiveSpecification": ttl})
+    return specs

@@ -38,3 +38,41 @@ def test_token_lifetime_must_be_a_sane_integer(monkeypatch, value):
 def test_cap_is_configurable(monkeypatch):
     monkeypatch.setenv("ALLOCATION_CAP", "3")
     assert load_settings().allocation_cap == 3
+
+
+def test_deployed_stage_reads_the_secret_from_ssm(monkeypatch):
+    import boto3
+    from moto import mock_aws
+
+    from chalicelib.store.secrets import read_parameter
+
+    read_parameter.cache_clear()
+    with mock_aws():
+        boto3.client("ssm").put_parameter(Name="/agent-allocation/prod/jwt-secret", Value="p" * 48, Type="SecureString")
+        monkeypatch.setenv("STAGE", "prod")
+        monkeypatch.setenv("JWT_SECRET_PARAMETER", "/agent-allocation/prod/jwt-secret")
+        assert load_settings().jwt_secret == "p" * 48
+        monkeypatch.setenv("JWT_SECRET_PARAMETER", "/agent-allocation/prod/missing")
+        with pytest.raises(ConfigError, match="/agent-allocation/prod/missing"):
+            load_settings()
+    read_parameter.cache_clear()
+
+
+@pytest.mark.parametrize("secret", [DEVELOPMENT_JWT_SECRET, "too-short"])
+def test_deployed_stage_refuses_a_weak_or_development_secret(monkeypatch, secret):
+    monkeypatch.setenv("STAGE", "prod")
+    monkeypatch.setenv("JWT_SECRET", secret)
+    with pytest.raises(ConfigError, match="JWT_SECRET"):
+        load_settings()
+
+
+def test_cors_wildcard_is_refused(monkeypatch):
+    monkeypatch.setenv("CORS_ALLOWED_ORIGINS", "*")
+    with pytest.raises(ConfigError, match="CORS_ALLOWED_ORIGINS"):
+        load_settings()
+
+
+def test_log_level_is_validated(monkeypatch):
+    monkeypatch.setenv("LOG_LEVEL", "chatty")
+    with pytest.raises(ConfigError, match="LOG_LEVEL"):
+        load_settings()

@@ -97,6 +97,12 @@ def api_view(view: Callable[..., Any]) -> Callable[..., Response]:
 _current_request: ContextVar[Request] = ContextVar("current_request")
 
 
+@functools.cache
+def _configure_logging() -> None:
+    """The service's log level (LOG_LEVEL), set once per process on the first request."""
+    logging.getLogger("chalicelib").setLevel(get_settings().log_level)
+
+
 def current_request() -> Request:
     return _current_request.get()
 
@@ -104,6 +110,7 @@ def current_request() -> Request:
 def standard_responses(event: Request, get_response: Callable[[Request], Response]) -> Response:
     """Middleware: the request for this thread; security headers on everything; Chalice's own
     errors in our error shape."""
+    _configure_logging()
     token = _current_request.set(event)
     try:
         response = get_response(event)

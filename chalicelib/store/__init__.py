@@ -14,6 +14,7 @@ from chalicelib.store.accounts import AccountStore
 from chalicelib.store.chats import AllocationStale, ChatStore
 from chalicelib.store.dynamo import get_client
 from chalicelib.store.maintenance import MaintenanceStore
+from chalicelib.store.secrets import read_parameter
 
 __all__ = ["AllocationStale", "Store", "get_store", "reset"]
 
@@ -33,3 +34,4 @@ def reset() -> None:
     get_store.cache_clear()
     get_client.cache_clear()
     get_settings.cache_clear()
+    read_parameter.cache_clear()
