@@ -5,9 +5,10 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8080
+STAGE ?= dev
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install node-tools run run-fresh test lint format openapi clean
+.PHONY: install node-tools run run-fresh test lint format openapi package deploy clean
 
 install: $(VENV)/.installed node-tools
 
@@ -36,6 +37,20 @@ test: install ## Run the whole test suite
 lint: install ## Lint (ruff)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+package: install ## Template + Lambda zip for STAGE (dev|prod) under build/, size-checked and cfn-linted
+	$(BIN)/python -m tools.package --stage $(STAGE)
+
+# Needs AWS credentials, the AWS CLI, an S3 bucket for the code (BUCKET=...)
+# and the signing secret in SSM (see README, Deploy). Never run in CI.
+deploy: package
+	@test -n "$(BUCKET)" || { echo "deploy: set BUCKET=<an S3 bucket for the Lambda code>"; exit 2; }
+	aws cloudformation package --template-file build/$(STAGE)/sam.json --s3-bucket $(BUCKET) \
+	  --output-template-file build/$(STAGE)/packaged.json --use-json
+	aws cloudformation deploy --template-file build/$(STAGE)/packaged.json \
+	  --stack-name agent-allocation-$(STAGE) --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND
+	aws cloudformation describe-stacks --stack-name agent-allocation-$(STAGE) \
+	  --query "Stacks[0].Outputs[?OutputKey=='EndpointURL'].OutputValue" --output text
 
 openapi: install ## Rewrite openapi.json from chalicelib/openapi.py
 	$(BIN)/python -m tools.openapi
