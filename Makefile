@@ -8,7 +8,7 @@ PORT ?= 8080
 STAGE ?= dev
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install node-tools run run-fresh test lint format openapi package deploy clean
+.PHONY: install node-tools run run-fresh test lint format openapi package deploy bench bench-quick clean
 
 install: $(VENV)/.installed node-tools
 
@@ -51,6 +51,12 @@ deploy: package
 	  --stack-name agent-allocation-$(STAGE) --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND
 	aws cloudformation describe-stacks --stack-name agent-allocation-$(STAGE) \
 	  --query "Stacks[0].Outputs[?OutputKey=='EndpointURL'].OutputValue" --output text
+
+bench: install ## Full benchmarks: writes docs/PERFORMANCE.md and docs/img/, prints the summary line last
+	$(BIN)/python -m bench
+
+bench-quick: install ## The same, smaller (under 3 minutes on 2 cores)
+	$(BIN)/python -m bench --quick
 
 openapi: install ## Rewrite openapi.json from chalicelib/openapi.py
 	$(BIN)/python -m tools.openapi

@@ -103,7 +103,7 @@ def load_settings() -> Settings:
         tokens_table=_env("TOKENS_TABLE"),
         jwt_secret=secret,
         jwt_previous_secret=_secret("JWT_PREVIOUS_SECRET"),
-        token_ttl_seconds=_env_int("TOKEN_TTL_SECONDS", 8 * 3600, 60, MAX_TOKEN_TTL_SECONDS),
+        token_ttl_seconds=_env_int("TOKEN_TTL_SECONDS", 3600, 60, MAX_TOKEN_TTL_SECONDS),
         allocation_cap=_env_int("ALLOCATION_CAP", 2, 1, 1000),
         allocation_max_attempts=_env_int("ALLOCATION_MAX_ATTEMPTS", 6, 1, 50),
         agent_pool=_env("AGENT_POOL", "default"),

@@ -13,8 +13,6 @@ import json
 import re
 import unicodedata
 from collections.abc import Mapping
-from email.parser import BytesParser
-from email.policy import HTTP
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -57,6 +55,9 @@ def _decode(body: bytes) -> str:
 
 
 def _parse_multipart(content_type: str, body: bytes) -> dict[str, Any]:
+    from email.parser import BytesParser  # imported on first use: it costs every cold start otherwise
+    from email.policy import HTTP
+
     message = BytesParser(policy=HTTP).parsebytes(
         b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body
     )

@@ -131,6 +131,15 @@ def api(seeded: None) -> Iterator[Api]:
 
 
 @pytest.fixture
+def chat(api: Api) -> dict[str, str]:
+    """Agent 1 online with customer 1's active chat: both tokens and the channel id."""
+    agent = api.token("agent", 1)
+    customer = api.token("customer", 1)
+    channel = api.initiate(1, customer).body
+    return {"agent": agent, "customer": customer, "channel_id": channel["channel_id"]}
+
+
+@pytest.fixture
 def store(seeded: None) -> store_module.Store:
     return store_module.get_store()
 

@@ -6,16 +6,6 @@ import pytest
 
 from tests import invariants
 
-
-@pytest.fixture
-def chat(api):
-    """Agent 1 online with customer 1's active chat."""
-    agent = api.token("agent", 1)
-    customer = api.token("customer", 1)
-    channel = api.initiate(1, customer).body
-    return {"agent": agent, "customer": customer, "channel_id": channel["channel_id"]}
-
-
 # -- login ------------------------------------------------------------------
 
 

@@ -12,14 +12,6 @@ import pytest
 from tests.dynamo_hooks import count_calls
 
 
-@pytest.fixture
-def chat(api):
-    agent = api.token("agent", 1)
-    customer = api.token("customer", 1)
-    channel = api.initiate(1, customer).body
-    return {"agent": agent, "customer": customer, "channel_id": channel["channel_id"]}
-
-
 def calls_of(request):
     with count_calls() as calls:
         reply = request()

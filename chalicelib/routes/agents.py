@@ -8,6 +8,7 @@ from chalicelib import channels, inputs, messages, sessions
 from chalicelib.config import get_settings
 from chalicelib.errors import InvalidInput
 from chalicelib.keys import AGENT
+from chalicelib.routes import common
 from chalicelib.routes.common import (
     CONTENT_TYPES,
     api_view,
@@ -15,7 +16,6 @@ from chalicelib.routes.common import (
     current_request,
     json,
     params,
-    source_address,
 )
 from chalicelib.store import get_store
 
@@ -25,12 +25,7 @@ bp = Blueprint(__name__)
 @bp.route("/agent/login", methods=["POST"], content_types=CONTENT_TYPES)
 @api_view
 def login() -> Response:
-    request = current_request()
-    fields = params(request)
-    session = sessions.login(
-        get_store(), get_settings(), AGENT, fields.username(), fields.password(), source_address(request)
-    )
-    return json(session.to_dict())
+    return common.login(AGENT)
 
 
 @bp.route("/agent/{agent_id}/chat/active", methods=["GET"], content_types=CONTENT_TYPES)

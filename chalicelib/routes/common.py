@@ -18,7 +18,7 @@ from typing import Any
 from chalice import Response
 from chalice.app import Request
 
-from chalicelib import auth, inputs
+from chalicelib import auth, inputs, sessions
 from chalicelib.config import get_settings
 from chalicelib.errors import (
     Conflict,
@@ -33,6 +33,7 @@ from chalicelib.errors import (
     UnsupportedMediaType,
 )
 from chalicelib.models import Principal
+from chalicelib.store import get_store
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +172,16 @@ def source_address(request: Request) -> str | None:
     """The caller's address as API Gateway saw it (never a client-set header)."""
     identity = (request.context or {}).get("identity") or {}
     return identity.get("sourceIp") or None
+
+
+def login(role: str) -> Response:
+    """The login route of ``role``: check the credentials, answer the session."""
+    request = current_request()
+    fields = params(request)
+    session = sessions.login(
+        get_store(), get_settings(), role, fields.username(), fields.password(), source_address(request)
+    )
+    return json(session.to_dict())
 
 
 def authenticate(request: Request, role: str, path_id: str) -> Principal:

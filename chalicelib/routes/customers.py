@@ -7,6 +7,7 @@ from chalice import Blueprint, Response
 from chalicelib import channels, inputs, messages, sessions
 from chalicelib.config import get_settings
 from chalicelib.keys import CUSTOMER
+from chalicelib.routes import common
 from chalicelib.routes.common import (
     CONTENT_TYPES,
     api_view,
@@ -14,7 +15,6 @@ from chalicelib.routes.common import (
     current_request,
     json,
     params,
-    source_address,
 )
 from chalicelib.store import get_store
 
@@ -24,12 +24,7 @@ bp = Blueprint(__name__)
 @bp.route("/customer/login", methods=["POST"], content_types=CONTENT_TYPES)
 @api_view
 def login() -> Response:
-    request = current_request()
-    fields = params(request)
-    session = sessions.login(
-        get_store(), get_settings(), CUSTOMER, fields.username(), fields.password(), source_address(request)
-    )
-    return json(session.to_dict())
+    return common.login(CUSTOMER)
 
 
 @bp.route("/customer/{customer_id}/chat/initiate", methods=["POST"], content_types=CONTENT_TYPES)

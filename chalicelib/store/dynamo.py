@@ -34,6 +34,9 @@ CLIENT_CONFIG = Config(
     connect_timeout=2,
     read_timeout=5,
     tcp_keepalive=True,
+    # Enough connections for one process serving many threads (chalice local,
+    # the benchmarks); a Lambda environment serves one request at a time.
+    max_pool_connections=64,
 )
 
 # Error codes that mean "try again later": the request did not change anything

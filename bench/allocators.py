@@ -1,0 +1,142 @@
+"""Three ways to allocate a chat over the same tables.
+
+- ``ours``: the service's own code path (``chalicelib.channels.initiate``).
+- ``naive``: read the loads, pick by the same rules, write without conditions
+  (channel, customer, then the agent's count as observed + 1), the way a plain
+  read-then-write implementation such as the original's works.
+- ``lock``: one lock item taken by a conditional put, then read, pick and
+  write, then release: correct, but every allocation waits for every other.
+
+Each returns the number of retries it needed (lost races or lock waits).
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable
+
+from botocore.exceptions import ClientError
+
+from chalicelib import channels, keys
+from chalicelib.allocation import choose_agent
+from chalicelib.config import Settings
+from chalicelib.errors import Unavailable
+from chalicelib.models import ACTIVE, Channel, Principal
+from chalicelib.store import Store
+from chalicelib.store.dynamo import get_client, to_item, to_values
+
+Allocator = Callable[[int], int]
+LOCK_KEY = "lock#allocation"
+
+
+class CountingStore(Store):
+    """The service's store, counting commit attempts (the code path is unchanged)."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self._local = threading.local()
+
+    @property
+    def attempts(self) -> int:
+        """Commit attempts made by the calling thread."""
+        return getattr(self._local, "attempts", 0)
+
+    def commit_allocation(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        self._local.attempts = self.attempts + 1
+        return super().commit_allocation(*args, **kwargs)
+
+
+def ours(settings: Settings) -> Allocator:
+    store = CountingStore(settings)
+
+    def allocate(customer_id: int) -> int:
+        before = store.attempts
+        principal = Principal("customer", customer_id, keys.new_id(), int(time.time()) + 3600)
+        while True:
+            try:
+                channels.initiate(store, settings, principal)
+                break
+            except Unavailable:  # a 503 after the service's own retries: the client tries again
+                time.sleep(0.05)
+        return store.attempts - before - 1
+
+    return allocate
+
+
+def _write_unconditionally(settings: Settings, customer_id: int, agent_id: int, observed: int) -> None:
+    client = get_client()
+    now = keys.now_iso()
+    channel = Channel(keys.new_id(), customer_id, agent_id, ACTIVE, now)
+    client.put_item(
+        TableName=settings.chats_table,
+        Item=to_item(
+            {
+                "pk": keys.channel_pk(channel.channel_id),
+                "sk": keys.CHANNEL_SK,
+                **channel.to_dict(),
+                "active_agent": keys.agent_pk(agent_id),
+            }
+        ),
+    )
+    client.update_item(
+        TableName=settings.users_table,
+        Key=to_item({"pk": keys.customer_pk(customer_id)}),
+        UpdateExpression="SET active_channel_id = :c, active_agent_id = :a",
+        ExpressionAttributeValues=to_values({":c": channel.channel_id, ":a": agent_id}),
+    )
+    # Read-modify-write: the count as this request saw it, plus one.
+    client.update_item(
+        TableName=settings.users_table,
+        Key=to_item({"pk": keys.agent_pk(agent_id)}),
+        UpdateExpression="SET active_count = :n, #rank = :n, last_assigned_at = :now",
+        ExpressionAttributeNames={"#rank": "rank"},
+        ExpressionAttributeValues=to_values({":n": observed + 1, ":now": now}),
+    )
+
+
+def naive(settings: Settings) -> Allocator:
+    store = Store(settings)
+
+    def allocate(customer_id: int) -> int:
+        choice = choose_agent(store.agent_candidates(channels.CANDIDATES), settings.allocation_cap)
+        assert choice is not None
+        _write_unconditionally(settings, customer_id, choice.agent.agent_id, choice.agent.active_count)
+        return 0
+
+    return allocate
+
+
+def lock(settings: Settings) -> Allocator:
+    store = Store(settings)
+    client = get_client()
+    rng = random.Random(7)  # noqa: S311 - backoff jitter
+
+    def allocate(customer_id: int) -> int:
+        waits = 0
+        while True:
+            try:
+                client.put_item(
+                    TableName=settings.tokens_table,
+                    Item=to_item({"pk": LOCK_KEY, "owner": customer_id}),
+                    ConditionExpression="attribute_not_exists(pk)",
+                )
+                break
+            except ClientError as error:
+                if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
+                waits += 1
+                time.sleep(rng.uniform(0, min(0.05, 0.002 * 2 ** min(waits, 6))))
+        try:
+            choice = choose_agent(store.agent_candidates(channels.CANDIDATES), settings.allocation_cap)
+            assert choice is not None
+            _write_unconditionally(settings, customer_id, choice.agent.agent_id, choice.agent.active_count)
+        finally:
+            client.delete_item(TableName=settings.tokens_table, Key=to_item({"pk": LOCK_KEY}))
+        return waits
+
+    return allocate
+
+
+ALLOCATORS: dict[str, Callable[[Settings], Allocator]] = {"ours": ours, "naive": naive, "lock": lock}

@@ -1,0 +1,108 @@
+"""Round trips and consumed capacity per endpoint, for a typical request of each (DynamoDB Local)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from app import app
+from bench import engine
+from chalicelib.store.dynamo import get_client
+from tests.api import Api, GatewayClient
+from tools import seed
+
+CAPACITY_OPERATIONS = {
+    "GetItem",
+    "PutItem",
+    "UpdateItem",
+    "DeleteItem",
+    "Query",
+    "Scan",
+    "BatchGetItem",
+    "TransactWriteItems",
+}
+
+
+@dataclass
+class Usage:
+    calls: int = 0
+    read_units: float = 0.0
+    write_units: float = 0.0
+    milliseconds: float = 0.0
+    operations: list[str] = field(default_factory=list)
+
+
+class Meter:
+    """Adds ReturnConsumedCapacity to every call and adds up what comes back."""
+
+    def __init__(self) -> None:
+        self.current: Usage | None = None
+
+    def _params(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        if model.name in CAPACITY_OPERATIONS:
+            params["ReturnConsumedCapacity"] = "TOTAL"
+
+    def _after(self, parsed: dict[str, Any], model: Any, **_: Any) -> None:
+        if self.current is None:
+            return
+        self.current.calls += 1
+        self.current.operations.append(model.name)
+        consumed = parsed.get("ConsumedCapacity") or []
+        for entry in consumed if isinstance(consumed, list) else [consumed]:
+            read, write = entry.get("ReadCapacityUnits"), entry.get("WriteCapacityUnits")
+            if read is None and write is None:  # only a total: reads and writes by operation
+                total = entry.get("CapacityUnits", 0.0)
+                read, write = (
+                    (total, 0.0) if model.name in ("GetItem", "Query", "Scan", "BatchGetItem") else (0.0, total)
+                )
+            self.current.read_units += read or 0.0
+            self.current.write_units += write or 0.0
+
+    def install(self) -> None:
+        events = get_client().meta.events
+        events.register("provide-client-params.dynamodb", self._params)
+        events.register("after-call.dynamodb", self._after)
+
+    def run(self, work: Callable[[], Any]) -> tuple[Usage, Any]:
+        """Run ``work``; return what its DynamoDB calls consumed, and its result."""
+        self.current = usage = Usage()
+        started = time.perf_counter()
+        try:
+            result = work()
+        finally:
+            usage.milliseconds = (time.perf_counter() - started) * 1000
+            self.current = None
+        return usage, result
+
+    def measure(self, name: str, usage: dict[str, Usage], request: Callable[[], Any]) -> Any:
+        """Meter one API request; keep it as ``usage[name]``."""
+        usage[name], reply = self.run(request)
+        assert reply.status < 300, (name, reply.body)
+        return reply
+
+
+def per_endpoint() -> dict[str, Usage]:
+    """The seed flow once, metered request by request."""
+    engine.fresh_tables()
+    seed.seed_demo()
+    api = Api(GatewayClient(app))
+    meter = Meter()
+    meter.install()
+    usage: dict[str, Usage] = {}
+    agent = meter.measure("agent login", usage, lambda: api.login("agent", 1)).body["token"]
+    customer = meter.measure("customer login", usage, lambda: api.login("customer", 1)).body["token"]
+    channel = meter.measure("initiate", usage, lambda: api.initiate(1, customer)).body["channel_id"]
+    for i in range(5):  # warm: the fifth send is the one kept
+        meter.measure("customer send", usage, lambda i=i: api.customer_send(1, customer, f"message {i}"))
+        meter.measure("agent send", usage, lambda i=i: api.agent_send(1, agent, 1, f"reply {i}"))
+    query = {"channel_id": channel}
+    meter.measure(
+        "history (10 messages)", usage, lambda: api.request("GET", "/customer/1/chat", token=customer, query=query)
+    )
+    meter.measure("active chats", usage, lambda: api.active(1, agent))
+    meter.measure("resolve", usage, lambda: api.resolve(1, agent, 1))
+    meter.measure("customer logout", usage, lambda: api.logout("customer", 1, customer))
+    meter.measure("agent logout", usage, lambda: api.logout("agent", 1, agent))
+    return dict(usage)
