@@ -9,7 +9,7 @@ Ties go to the agent idle the longest (oldest last assignment, then lowest
 id); a retry after a lost race picks at random among the tied agents instead,
 so concurrent requests spread out rather than collide again. The choice is
 made on a possibly stale read: the store's conditional write is what makes it
-safe (see ``chalicelib.store.chats.AGENT_CONDITIONS``).
+safe (see ``chalicelib.store.allocation.AGENT_CONDITIONS``).
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 STAGES = ("dev", "prod")
 # Store modules on the request path (admin.py and maintenance.py are operator
 # commands, run with an operator's credentials, not the function's role).
-SERVICE_STORE_MODULES = ("accounts.py", "chats.py", "dynamo.py", "secrets.py")
+SERVICE_STORE_MODULES = ("accounts.py", "allocation.py", "chats.py", "dynamo.py", "secrets.py")
 # IAM action of each DynamoDB API operation and transaction item kind.
 IAM_ACTIONS = {
     "get_item": "dynamodb:GetItem",

@@ -11,7 +11,8 @@ from functools import lru_cache
 
 from chalicelib.config import Settings, get_settings
 from chalicelib.store.accounts import AccountStore
-from chalicelib.store.chats import AllocationStale, ChatStore
+from chalicelib.store.allocation import AllocationStale, AllocationStore
+from chalicelib.store.chats import ChatStore
 from chalicelib.store.dynamo import get_client
 from chalicelib.store.maintenance import MaintenanceStore
 from chalicelib.store.secrets import read_parameter
@@ -19,7 +20,7 @@ from chalicelib.store.secrets import read_parameter
 __all__ = ["AllocationStale", "Store", "get_store", "reset"]
 
 
-class Store(AccountStore, ChatStore, MaintenanceStore):
+class Store(AccountStore, AllocationStore, ChatStore, MaintenanceStore):
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
