@@ -12,7 +12,7 @@ from chalicelib.models import ONLINE, AgentLoad, Channel, Principal
 from chalicelib.schema import AGENTS_BY_LOAD
 from chalicelib.store import codec
 from chalicelib.store.accounts import ITEM_EXISTS, ITEM_IS_NEW, revoked, token_not_revoked
-from chalicelib.store.dynamo import TransactionCancelled, call, from_item, to_item, to_values, transact
+from chalicelib.store.dynamo import TransactionCancelled, call, from_item, query_all, to_item, to_values, transact
 
 # The agent update of an allocation carries the condition that proves the
 # choice is still right at the moment of the commit, one per rule.
@@ -55,24 +55,18 @@ class AllocationStore:
 
     def online_agents(self, max_items: int) -> list[AgentLoad]:
         """Up to ``max_items`` online agents, least loaded first (the overflow proof's read)."""
-        agents: list[AgentLoad] = []
-        kwargs: dict[str, Any] = {
-            "TableName": self.settings.users_table,
-            "IndexName": AGENTS_BY_LOAD,
-            "KeyConditionExpression": "#pool = :pool AND #rank < :offline",
-            "ExpressionAttributeNames": {"#pool": "pool", "#rank": "rank"},
-            "ExpressionAttributeValues": to_values(
+        items = query_all(
+            max_items,
+            TableName=self.settings.users_table,
+            IndexName=AGENTS_BY_LOAD,
+            KeyConditionExpression="#pool = :pool AND #rank < :offline",
+            ExpressionAttributeNames={"#pool": "pool", "#rank": "rank"},
+            ExpressionAttributeValues=to_values(
                 {":pool": self.settings.agent_pool, ":offline": keys.OFFLINE_RANK_OFFSET}
             ),
-            "ScanIndexForward": True,
-        }
-        while len(agents) < max_items:
-            response = call("query", Limit=max_items - len(agents), **kwargs)
-            agents.extend(codec.agent_load(from_item(item)) for item in response.get("Items", []))
-            if "LastEvaluatedKey" not in response:
-                break
-            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-        return agents
+            ScanIndexForward=True,
+        )
+        return [codec.agent_load(item) for item in items]
 
     # -- initiate ---------------------------------------------------------
 

@@ -13,7 +13,7 @@ from chalicelib.models import ACTIVE, RESOLVED, Channel, Message, Principal
 from chalicelib.schema import ACTIVE_CHANNELS_BY_AGENT, TTL_ATTRIBUTE
 from chalicelib.store import codec
 from chalicelib.store.accounts import ITEM_IS_NEW, revoked, token_not_revoked
-from chalicelib.store.dynamo import TransactionCancelled, call, from_item, to_item, to_values, transact
+from chalicelib.store.dynamo import TransactionCancelled, call, from_item, query_all, to_item, to_values, transact
 
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 
@@ -204,17 +204,11 @@ class ChatStore:
 
     def active_channels(self, agent_id: int) -> list[Channel]:
         """The agent's active channels, oldest first (read from an eventually consistent index)."""
-        channels: list[Channel] = []
-        kwargs: dict[str, Any] = {
-            "TableName": self.settings.chats_table,
-            "IndexName": ACTIVE_CHANNELS_BY_AGENT,
-            "KeyConditionExpression": "active_agent = :agent",
-            "ExpressionAttributeValues": to_values({":agent": keys.agent_pk(agent_id)}),
-            "ScanIndexForward": True,
-        }
-        while True:
-            response = call("query", **kwargs)
-            channels.extend(codec.channel(from_item(item)) for item in response.get("Items", []))
-            if "LastEvaluatedKey" not in response:
-                return channels
-            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        items = query_all(
+            TableName=self.settings.chats_table,
+            IndexName=ACTIVE_CHANNELS_BY_AGENT,
+            KeyConditionExpression="active_agent = :agent",
+            ExpressionAttributeValues=to_values({":agent": keys.agent_pk(agent_id)}),
+            ScanIndexForward=True,
+        )
+        return [codec.channel(item) for item in items]

@@ -148,6 +148,19 @@ def call(operation: str, **kwargs: Any) -> dict[str, Any]:
         raise unavailable_from(error) from error
 
 
+def query_all(max_items: int | None = None, **kwargs: Any) -> list[dict[str, Any]]:
+    """The items of a query, following its pages (up to ``max_items``), as Python values."""
+    items: list[dict[str, Any]] = []
+    while max_items is None or len(items) < max_items:
+        limit = {} if max_items is None else {"Limit": max_items - len(items)}
+        response = call("query", **kwargs, **limit)
+        items.extend(from_item(item) for item in response.get("Items", []))
+        if "LastEvaluatedKey" not in response:
+            break
+        kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+    return items
+
+
 def is_condition_failure(error: ClientError) -> bool:
     return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
