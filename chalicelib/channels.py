@@ -88,10 +88,7 @@ def resolve(store: Store, principal: Principal, *, customer_id: int | None, chan
     (already resolved, or the customer has no active chat).
     """
     if channel_id is not None:
-        channel = _load_channel(store, principal, channel_id)
-        if customer_id is not None and customer_id != channel.customer_id:
-            raise InvalidInput("customer_id does not match the channel", field="customer_id")
-        _require_participant(principal, channel)
+        channel = _named_channel(store, principal, channel_id, customer_id)
         if channel.status == RESOLVED:
             raise Conflict("the chat is already resolved", code="already_resolved")
     else:
@@ -130,10 +127,7 @@ def history(
     calling customer.
     """
     if channel_id is not None:
-        channel = _load_channel(store, principal, channel_id)
-        if customer_id is not None and customer_id != channel.customer_id:
-            raise InvalidInput("customer_id does not match the channel", field="customer_id")
-        _require_participant(principal, channel)
+        channel = _named_channel(store, principal, channel_id, customer_id)
     else:
         owner = principal.user_id if principal.role == keys.CUSTOMER else customer_id
         if owner is None:
@@ -143,10 +137,14 @@ def history(
     return HistoryPage(channel=channel, messages=messages, next_cursor=next_after)
 
 
-def _load_channel(store: Store, principal: Principal, channel_id: str) -> Channel:
+def _named_channel(store: Store, principal: Principal, channel_id: str, customer_id: int | None) -> Channel:
+    """The channel ``channel_id``, which the caller must take part in (and ``customer_id``, if given, own)."""
     channel = store.channel_for(principal, channel_id)
     if channel is None:
         raise NotFound(f"channel {channel_id} does not exist", code="channel_not_found")
+    if customer_id is not None and customer_id != channel.customer_id:
+        raise InvalidInput("customer_id does not match the channel", field="customer_id")
+    _require_participant(principal, channel)
     return channel
 
 

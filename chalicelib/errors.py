@@ -20,6 +20,7 @@ class DomainError(Exception):
         code: str | None = None,
         field: str | None = None,
         details: dict[str, Any] | None = None,
+        retry_after: int | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -27,6 +28,8 @@ class DomainError(Exception):
             self.code = code
         self.field = field
         self.details = details or {}
+        # Seconds a client should wait before trying again (sent as Retry-After).
+        self.retry_after = retry_after
 
 
 class InvalidInput(DomainError):
@@ -73,18 +76,13 @@ class Unavailable(DomainError):
     code = "unavailable"
 
     def __init__(self, message: str, *, retry_after: int = 1, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-        self.retry_after = retry_after
+        super().__init__(message, retry_after=retry_after, **kwargs)
 
 
 class TooManyRequests(DomainError):
     """Too many failed logins for this username or source; wait ``retry_after`` seconds."""
 
     code = "too_many_attempts"
-
-    def __init__(self, message: str, *, retry_after: int, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-        self.retry_after = retry_after
 
 
 class ConfigError(Exception):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import random
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -117,8 +118,6 @@ class FaultInjector:
     """
 
     def __init__(self, rate: float, seed: int = 0, kinds: tuple[str, ...] = FAULT_KINDS) -> None:
-        import random
-
         self.rate = rate
         self.kinds = kinds
         self.counts: Counter = Counter()

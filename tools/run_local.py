@@ -22,11 +22,12 @@ import logging
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+
+from tools import dynamodb_local
 
 ROOT = Path(__file__).resolve().parent.parent
 STAGE = "local"
@@ -39,12 +40,6 @@ def stage_environment(stage: str = STAGE) -> dict[str, str]:
     """The environment variables ``.chalice/config.json`` sets for ``stage``."""
     config = json.loads((ROOT / ".chalice" / "config.json").read_text())
     return dict(config["stages"][stage].get("environment_variables", {}))
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
 
 
 def local_aws_environment(endpoint: str) -> dict[str, str]:
@@ -60,13 +55,11 @@ def local_aws_environment(endpoint: str) -> dict[str, str]:
 def start_database(engine: str, fresh: bool) -> tuple[Callable[[], None], str]:
     """Start the chosen engine; return how to stop it and its endpoint."""
     if engine in ("auto", "dynamodb-local"):
-        from tools.dynamodb_local import DynamoDBLocal, unavailable_reason
-
-        reason = unavailable_reason()
+        reason = dynamodb_local.unavailable_reason()
         if reason is None:
             if fresh:
                 shutil.rmtree(DATA_DIR, ignore_errors=True)
-            local = DynamoDBLocal.start(data_dir=DATA_DIR)
+            local = dynamodb_local.DynamoDBLocal.start(data_dir=DATA_DIR)
             log.info("database: DynamoDB Local at %s, data in %s", local.endpoint, DATA_DIR.relative_to(ROOT))
             return local.stop, local.endpoint
         if engine == "dynamodb-local":
@@ -74,7 +67,7 @@ def start_database(engine: str, fresh: bool) -> tuple[Callable[[], None], str]:
         log.warning("DynamoDB Local unavailable (%s): falling back to moto, in memory", reason)
     from moto.server import ThreadedMotoServer
 
-    port = free_port()
+    port = dynamodb_local.free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     log.info("database: moto server (in memory) at http://127.0.0.1:%d", port)

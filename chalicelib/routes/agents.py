@@ -45,8 +45,6 @@ def history(agent_id: str) -> Response:
     if claimed_agent is not None and claimed_agent != principal.user_id:
         raise InvalidInput("agent_id does not match the path", field="agent_id")
     channel_id, customer_id = fields.sortable_id("channel_id"), fields.id("customer_id", required=False)
-    if channel_id is None and customer_id is None:
-        raise InvalidInput("channel_id or customer_id is required", field="channel_id")
     page = channels.history(
         get_store(),
         principal,

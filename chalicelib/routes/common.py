@@ -71,7 +71,7 @@ def error_response(error: DomainError) -> Response:
     headers = {"Content-Type": "application/json"}
     if isinstance(error, Unauthorized):
         headers["WWW-Authenticate"] = 'Bearer realm="agent-allocation"'
-    if isinstance(error, (Unavailable, TooManyRequests)):
+    if error.retry_after is not None:
         headers["Retry-After"] = str(error.retry_after)
     return Response(body={"error": body}, status_code=status, headers=headers)
 

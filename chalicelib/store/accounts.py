@@ -9,7 +9,7 @@ from botocore.exceptions import ClientError
 
 from chalicelib import keys
 from chalicelib.config import Settings
-from chalicelib.errors import NotFound, Unauthorized, Unavailable
+from chalicelib.errors import NotFound, Unauthorized
 from chalicelib.models import OFFLINE, ONLINE, Agent, Credentials, Customer, LoginAttempt, Principal
 from chalicelib.schema import TTL_ATTRIBUTE
 from chalicelib.store import codec
@@ -18,6 +18,7 @@ from chalicelib.store.dynamo import (
     call,
     from_item,
     is_condition_failure,
+    store_busy,
     to_item,
     to_values,
     transact,
@@ -33,17 +34,6 @@ BATCH_GET_ATTEMPTS = 4
 
 def revoked(message: str = "the token has been revoked; log in again") -> Unauthorized:
     return Unauthorized(message, code="token_revoked")
-
-
-def token_not_revoked(settings: Settings, principal: Principal) -> dict[str, Any]:
-    """A transaction item that fails if ``principal``'s token was revoked (label it "token")."""
-    return {
-        "ConditionCheck": {
-            "TableName": settings.tokens_table,
-            "Key": to_item({"pk": keys.revoked_token_pk(principal.jti)}),
-            "ConditionExpression": TOKEN_NOT_REVOKED,
-        }
-    }
 
 
 class AccountStore:
@@ -89,7 +79,7 @@ class AccountStore:
         try:
             transact(items)
         except TransactionCancelled as cancelled:
-            raise Unavailable("the data store is busy; retry shortly", code="store_unavailable") from cancelled
+            raise store_busy() from cancelled
 
     def clear_login_failures(self, role: str, username: str, window_start: int) -> None:
         """Forget the username's failures after a successful login (the source's stay counted)."""
@@ -146,7 +136,7 @@ class AccountStore:
 
     # -- tokens -----------------------------------------------------------
 
-    def revoke_token(self, principal: Principal, *, set_agent_offline: bool) -> Agent | None:
+    def revoke_token(self, principal: Principal, *, set_agent_offline: bool) -> None:
         """Log out: revoke the token (until it would have expired) and, for agents, go offline.
 
         One transaction. Raises ``Unauthorized`` if the token is already revoked.
@@ -159,7 +149,7 @@ class AccountStore:
                 if is_condition_failure(error):
                     raise revoked("the token is already revoked") from error
                 raise
-            return None
+            return
         go_offline = {
             "TableName": self.settings.users_table,
             "Key": to_item({"pk": keys.agent_pk(principal.user_id)}),
@@ -176,8 +166,7 @@ class AccountStore:
                 raise revoked("the token is already revoked") from cancelled
             if reasons.failed("agent"):
                 raise NotFound(f"agent {principal.user_id} does not exist", code="agent_not_found") from cancelled
-            raise Unavailable("logout could not be committed; retry", code="store_unavailable") from cancelled
-        return None
+            raise store_busy() from cancelled
 
     def _revoke_item(self, principal: Principal) -> dict[str, Any]:
         return {
@@ -193,6 +182,26 @@ class AccountStore:
             ),
             "ConditionExpression": ITEM_IS_NEW,
         }
+
+    def _transact_as(self, principal: Principal, items: list[tuple[str, dict[str, Any]]]) -> None:
+        """``transact`` the labelled items, on condition that ``principal``'s token is not revoked.
+
+        The check rides in the same transaction (no extra round trip).
+        Raises ``Unauthorized`` if the token was revoked, else as ``transact``.
+        """
+        token_check = {
+            "ConditionCheck": {
+                "TableName": self.settings.tokens_table,
+                "Key": to_item({"pk": keys.revoked_token_pk(principal.jti)}),
+                "ConditionExpression": TOKEN_NOT_REVOKED,
+            }
+        }
+        try:
+            transact([*items, ("token", token_check)])
+        except TransactionCancelled as cancelled:
+            if cancelled.cancellation.failed("token"):
+                raise revoked() from cancelled
+            raise
 
     def _load(
         self,
@@ -243,7 +252,7 @@ class AccountStore:
                 break
             time.sleep(0.05 * 2**attempt)
         else:
-            raise Unavailable("the data store is busy; retry shortly", code="store_unavailable")
+            raise store_busy()
         return found
 
     def check_token(self, principal: Principal) -> None:
@@ -302,5 +311,5 @@ class AccountStore:
         except TransactionCancelled as cancelled:
             if cancelled.cancellation.failed("user") or cancelled.cancellation.failed("login"):
                 return False
-            raise Unavailable("could not create the user; retry", code="store_unavailable") from cancelled
+            raise store_busy() from cancelled
         return True

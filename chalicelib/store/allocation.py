@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from chalicelib import keys
@@ -11,8 +12,8 @@ from chalicelib.errors import Conflict, NotFound
 from chalicelib.models import ONLINE, AgentLoad, Channel, Principal
 from chalicelib.schema import AGENTS_BY_LOAD
 from chalicelib.store import codec
-from chalicelib.store.accounts import ITEM_EXISTS, ITEM_IS_NEW, revoked, token_not_revoked
-from chalicelib.store.dynamo import TransactionCancelled, call, from_item, query_all, to_item, to_values, transact
+from chalicelib.store.accounts import ITEM_EXISTS, ITEM_IS_NEW
+from chalicelib.store.dynamo import TransactionCancelled, call, from_item, query_all, to_item, to_values
 
 # The agent update of an allocation carries the condition that proves the
 # choice is still right at the moment of the commit, one per rule.
@@ -36,6 +37,7 @@ class AllocationStale(Exception):
 
 class AllocationStore:
     settings: Settings
+    _transact_as: Callable[..., None]  # from AccountStore
 
     # -- reading agents for allocation ------------------------------------
 
@@ -135,7 +137,6 @@ class AllocationStore:
                     }
                 },
             ),
-            ("token", token_not_revoked(self.settings, principal)),
         ]
         for other in choice.must_be_full:
             items.append(
@@ -153,11 +154,9 @@ class AllocationStore:
                 )
             )
         try:
-            transact(items)
+            self._transact_as(principal, items)
         except TransactionCancelled as cancelled:
             reasons = cancelled.cancellation
-            if reasons.failed("token"):
-                raise revoked() from cancelled
             if reasons.failed("customer"):
                 current = reasons.item("customer")
                 if current is None:

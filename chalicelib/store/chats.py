@@ -8,12 +8,12 @@ from typing import Any
 
 from chalicelib import keys
 from chalicelib.config import Settings
-from chalicelib.errors import Conflict, Forbidden, Unavailable
+from chalicelib.errors import Conflict, Forbidden
 from chalicelib.models import ACTIVE, RESOLVED, Channel, Message, Principal
 from chalicelib.schema import ACTIVE_CHANNELS_BY_AGENT, TTL_ATTRIBUTE
 from chalicelib.store import codec
-from chalicelib.store.accounts import ITEM_IS_NEW, revoked, token_not_revoked
-from chalicelib.store.dynamo import TransactionCancelled, call, from_item, query_all, to_item, to_values, transact
+from chalicelib.store.accounts import ITEM_IS_NEW
+from chalicelib.store.dynamo import TransactionCancelled, call, from_item, query_all, store_busy, to_item, to_values
 
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 
@@ -21,6 +21,7 @@ IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 class ChatStore:
     settings: Settings
     _load: Callable[..., dict[Any, dict[str, Any]]]  # from AccountStore
+    _transact_as: Callable[..., None]  # from AccountStore
 
     # -- resolve ----------------------------------------------------------
 
@@ -74,21 +75,18 @@ class ChatStore:
                     }
                 },
             ),
-            ("token", token_not_revoked(self.settings, principal)),
         ]
         try:
-            transact(items)
+            self._transact_as(principal, items)
         except TransactionCancelled as cancelled:
             reasons = cancelled.cancellation
-            if reasons.failed("token"):
-                raise revoked() from cancelled
             if reasons.failed("channel"):
                 current = reasons.item("channel") or {}
                 if current.get("status") == RESOLVED:
                     raise Conflict("the chat is already resolved", code="already_resolved") from cancelled
                 raise Forbidden("the chat is assigned to another agent", code="not_your_chat") from cancelled
             if reasons.conflicted():
-                raise Unavailable("resolve could not be committed; retry", code="store_unavailable") from cancelled
+                raise store_busy() from cancelled
             raise Conflict(
                 "the chat's agent or customer record does not match it; run reconcile",
                 code="inconsistent_state",
@@ -142,7 +140,6 @@ class ChatStore:
                     }
                 },
             ),
-            ("token", token_not_revoked(self.settings, principal)),
         ]
         if idempotency_key is not None:
             record = {
@@ -165,11 +162,9 @@ class ChatStore:
                 )
             )
         try:
-            transact(items)
+            self._transact_as(principal, items)
         except TransactionCancelled as cancelled:
             reasons = cancelled.cancellation
-            if reasons.failed("token"):
-                raise revoked() from cancelled
             if reasons.failed("idempotency"):
                 first = (reasons.item("idempotency") or {}).get("message")
                 if first:
@@ -179,7 +174,7 @@ class ChatStore:
                 if current and current.get(participant) != principal.user_id:
                     raise Forbidden("you do not take part in this chat", code="not_your_chat") from cancelled
                 raise Conflict("the chat is resolved; no more messages", code="chat_resolved") from cancelled
-            raise Unavailable("the message could not be stored; retry", code="store_unavailable") from cancelled
+            raise store_busy() from cancelled
         return message, True
 
     def message_page(self, channel_id: str, limit: int, after: str | None) -> tuple[list[Message], str | None]:

@@ -124,7 +124,8 @@ class TransactionCancelled(Exception):
         self.cancellation = cancellation
 
 
-def unavailable_from(error: Exception) -> Unavailable:
+def store_busy() -> Unavailable:
+    """The 503 for throttling, transient failures and commits that kept conflicting."""
     return Unavailable("the data store is busy; retry shortly", code="store_unavailable", retry_after=1)
 
 
@@ -141,11 +142,11 @@ def call(operation: str, **kwargs: Any) -> dict[str, Any]:
         code = error.response.get("Error", {}).get("Code", "")
         if code in RETRYABLE_CODES:
             log.warning("dynamodb %s failed with %s", operation, code)
-            raise unavailable_from(error) from error
+            raise store_busy() from error
         raise
     except NETWORK_ERRORS as error:
         log.warning("dynamodb %s failed: %s", operation, type(error).__name__)
-        raise unavailable_from(error) from error
+        raise store_busy() from error
 
 
 def query_all(max_items: int | None = None, **kwargs: Any) -> list[dict[str, Any]]:
