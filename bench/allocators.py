@@ -16,6 +16,8 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -26,33 +28,34 @@ from chalicelib.errors import Unavailable
 from chalicelib.models import ACTIVE, Channel, Principal
 from chalicelib.store import Store
 from chalicelib.store.dynamo import get_client, to_item, to_values
+from chalicelib.store.transaction import Transaction
 
 Allocator = Callable[[int], int]
 LOCK_KEY = "lock#allocation"
 
 
+_attempts = threading.local()
+
+
+def attempts() -> int:
+    """Commit attempts (transactions) made by the calling thread."""
+    return getattr(_attempts, "count", 0)
+
+
+@dataclass(frozen=True)
 class CountingStore(Store):
-    """The service's store, counting commit attempts (the code path is unchanged)."""
+    """The service's store, counting the transactions it starts (the code path is unchanged)."""
 
-    def __init__(self, settings: Settings) -> None:
-        super().__init__(settings)
-        self._local = threading.local()
-
-    @property
-    def attempts(self) -> int:
-        """Commit attempts made by the calling thread."""
-        return getattr(self._local, "attempts", 0)
-
-    def commit_allocation(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        self._local.attempts = self.attempts + 1
-        return super().commit_allocation(*args, **kwargs)
+    def transaction(self, *args: Any, **kwargs: Any) -> Transaction:
+        _attempts.count = attempts() + 1
+        return super().transaction(*args, **kwargs)
 
 
 def ours(settings: Settings) -> Allocator:
-    store = CountingStore(settings)
+    store = CountingStore.for_settings(settings)
 
     def allocate(customer_id: int) -> int:
-        before = store.attempts
+        before = attempts()
         principal = Principal("customer", customer_id, keys.new_id(), int(time.time()) + 3600)
         while True:
             try:
@@ -60,7 +63,7 @@ def ours(settings: Settings) -> Allocator:
                 break
             except Unavailable:  # a 503 after the service's own retries: the client tries again
                 time.sleep(0.05)
-        return store.attempts - before - 1
+        return attempts() - before - 1
 
     return allocate
 
@@ -97,10 +100,10 @@ def _write_unconditionally(settings: Settings, customer_id: int, agent_id: int, 
 
 
 def naive(settings: Settings) -> Allocator:
-    store = Store(settings)
+    store = Store.for_settings(settings)
 
     def allocate(customer_id: int) -> int:
-        choice = choose_agent(store.agent_candidates(channels.CANDIDATES), settings.allocation_cap)
+        choice = choose_agent(store.agents.candidates(channels.CANDIDATES), settings.allocation_cap)
         assert choice is not None
         _write_unconditionally(settings, customer_id, choice.agent.agent_id, choice.agent.active_count)
         return 0
@@ -109,7 +112,7 @@ def naive(settings: Settings) -> Allocator:
 
 
 def lock(settings: Settings) -> Allocator:
-    store = Store(settings)
+    store = Store.for_settings(settings)
     client = get_client()
     rng = random.Random(7)  # noqa: S311 - backoff jitter
 
@@ -129,7 +132,7 @@ def lock(settings: Settings) -> Allocator:
                 waits += 1
                 time.sleep(rng.uniform(0, min(0.05, 0.002 * 2 ** min(waits, 6))))
         try:
-            choice = choose_agent(store.agent_candidates(channels.CANDIDATES), settings.allocation_cap)
+            choice = choose_agent(store.agents.candidates(channels.CANDIDATES), settings.allocation_cap)
             assert choice is not None
             _write_unconditionally(settings, customer_id, choice.agent.agent_id, choice.agent.active_count)
         finally:

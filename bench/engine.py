@@ -10,10 +10,10 @@ from typing import Any
 from chalicelib import keys
 from chalicelib.config import get_settings
 from chalicelib.models import ONLINE
-from chalicelib.schema import table_definitions
 from chalicelib.store import reset
 from chalicelib.store.admin import create_tables
 from chalicelib.store.dynamo import from_item, get_client, to_item
+from chalicelib.store.tables import table_definitions
 from tools.dynamodb_local import DynamoDBLocal
 from tools.run_local import local_aws_environment, stage_environment
 

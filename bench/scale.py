@@ -16,7 +16,7 @@ def read_units_per_allocation(agents: int, allocations: int = 5) -> float:
     engine.fresh_tables()
     engine.seed(agents, allocations)
     settings = get_settings()
-    store = Store(settings)
+    store = Store.for_settings(settings)
     meter = Meter()
     meter.install()
     total = 0.0

@@ -9,32 +9,15 @@ Ties go to the agent idle the longest (oldest last assignment, then lowest
 id); a retry after a lost race picks at random among the tied agents instead,
 so concurrent requests spread out rather than collide again. The choice is
 made on a possibly stale read: the store's conditional write is what makes it
-safe (see ``chalicelib.store.allocation.AGENT_CONDITIONS``).
+safe (see ``chalicelib.store.agents.TAKE_SLOT_CONDITIONS``).
 """
 
 from __future__ import annotations
 
-import enum
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from chalicelib.models import AgentLoad
-
-
-class Rule(enum.Enum):
-    UNDER_CAP = "under_cap"
-    OVERFLOW = "overflow"
-    NOBODY_ONLINE = "nobody_online"
-
-
-@dataclass(frozen=True)
-class Choice:
-    agent: AgentLoad
-    rule: Rule
-    # Overflow only: the other online agents, each of which must still be at
-    # or over the cap when the chat is committed.
-    must_be_full: tuple[AgentLoad, ...] = ()
+from chalicelib.models import AgentLoad, Choice, Rule
 
 
 def choose_agent(

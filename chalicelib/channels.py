@@ -8,11 +8,12 @@ import time
 from collections.abc import Callable
 
 from chalicelib import keys
-from chalicelib.allocation import Choice, Rule, choose_agent, with_overflow_proof
+from chalicelib.allocation import choose_agent, with_overflow_proof
 from chalicelib.config import Settings
 from chalicelib.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
-from chalicelib.models import ACTIVE, RESOLVED, Channel, HistoryPage, Principal
-from chalicelib.store import AllocationStale, Store
+from chalicelib.models import ACTIVE, RESOLVED, Channel, Choice, HistoryPage, Principal, Rule
+from chalicelib.store import Stale, Store
+from chalicelib.store.transaction import stale
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +55,8 @@ def initiate(
             created_at=keys.now_iso(),
         )
         try:
-            store.commit_allocation(principal, channel, choice, cap)
-        except AllocationStale:
+            commit_assignment(store, principal, channel, choice, cap)
+        except Stale:
             log.info("allocation attempt %d lost a race for agent %d", attempt + 1, choice.agent.agent_id)
             sleep(rng.uniform(0, min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt)))
             continue
@@ -68,13 +69,25 @@ def initiate(
     )
 
 
+def commit_assignment(store: Store, principal: Principal, channel: Channel, choice: Choice, cap: int) -> None:
+    """Create ``channel`` for the customer and count it on the chosen agent, in one transaction
+    whose conditions prove the choice. Raises ``Conflict`` / ``NotFound`` (the customer),
+    ``Unauthorized`` (token revoked), or ``Stale`` when the choice no longer holds."""
+    store.transaction(principal, on_conflict=stale).add(
+        store.channels.open(channel),
+        store.customers.claim_active_chat(channel),
+        store.agents.take_slot(choice, cap, channel.created_at),
+        *store.agents.still_full(choice.must_be_full, cap),
+    ).commit()
+
+
 def _choose(store: Store, cap: int, rng: random.Random | None) -> Choice:
-    choice = choose_agent(store.agent_candidates(CANDIDATES), cap, rng)
+    choice = choose_agent(store.agents.candidates(CANDIDATES), cap, rng)
     if choice is None:
         raise Unavailable("no agent exists to take the chat", code="no_agents", retry_after=30)
     if choice.rule is Rule.OVERFLOW:
         # Everyone read was full: read every online agent to prove it.
-        online = store.online_agents(MAX_OVERFLOW_CHECKS + 1)
+        online = store.agents.online(MAX_OVERFLOW_CHECKS + 1)
         choice = choose_agent(online, cap, rng) or choice
         if choice.rule is Rule.OVERFLOW:
             choice = with_overflow_proof(choice, online, MAX_OVERFLOW_CHECKS)
@@ -94,7 +107,12 @@ def resolve(store: Store, principal: Principal, *, customer_id: int | None, chan
     else:
         assert customer_id is not None
         channel = customer_active_channel(store, principal, customer_id)
-    resolved_at = store.commit_resolve(principal, channel)
+    resolved_at = keys.now_iso()
+    store.transaction(principal).add(
+        store.channels.close(channel.channel_id, by_agent=principal.user_id, at=resolved_at),
+        store.agents.release_slot(channel.agent_id),
+        store.customers.release_active_chat(channel.customer_id, channel.channel_id),
+    ).commit()
     return Channel(
         channel_id=channel.channel_id,
         customer_id=channel.customer_id,
@@ -107,8 +125,8 @@ def resolve(store: Store, principal: Principal, *, customer_id: int | None, chan
 
 def active_chats(store: Store, principal: Principal) -> list[Channel]:
     """The calling agent's active channels, oldest first."""
-    store.check_token(principal)
-    return store.active_channels(principal.user_id)
+    store.read(caller=principal)
+    return store.channels.active_for(principal.user_id)
 
 
 def history(
@@ -133,13 +151,13 @@ def history(
         if owner is None:
             raise InvalidInput("channel_id or customer_id is required", field="channel_id")
         channel = customer_active_channel(store, principal, owner)
-    messages, next_after = store.message_page(channel.channel_id, limit, after)
+    messages, next_after = store.messages.page(channel.channel_id, limit, after)
     return HistoryPage(channel=channel, messages=messages, next_cursor=next_after)
 
 
 def _named_channel(store: Store, principal: Principal, channel_id: str, customer_id: int | None) -> Channel:
     """The channel ``channel_id``, which the caller must take part in (and ``customer_id``, if given, own)."""
-    channel = store.channel_for(principal, channel_id)
+    (channel,) = store.read(store.channels.ref(channel_id), caller=principal)
     if channel is None:
         raise NotFound(f"channel {channel_id} does not exist", code="channel_not_found")
     if customer_id is not None and customer_id != channel.customer_id:
@@ -150,7 +168,7 @@ def _named_channel(store: Store, principal: Principal, channel_id: str, customer
 
 def customer_active_channel(store: Store, principal: Principal, customer_id: int) -> Channel:
     """The active channel of ``customer_id``, which the caller must take part in."""
-    customer = store.customer_for(principal, customer_id)
+    (customer,) = store.read(store.customers.ref(customer_id), caller=principal)
     if customer is None:
         raise NotFound(f"customer {customer_id} does not exist", code="customer_not_found")
     channel = customer.active_channel()

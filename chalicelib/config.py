@@ -72,7 +72,7 @@ def _secret(name: str) -> str | None:
         return value
     parameter = os.environ.get(f"{name}_PARAMETER")
     if parameter:
-        from chalicelib.store.secrets import read_parameter  # boto3 only where a parameter is used
+        from chalicelib.ssm import read_parameter  # boto3 only where a parameter is used
 
         return read_parameter(parameter)
     return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from chalicelib import keys
 from chalicelib.channels import customer_active_channel
 from chalicelib.models import Message, Principal
-from chalicelib.store import Store
+from chalicelib.store import Replayed, Store
 
 
 def send(
@@ -19,7 +19,8 @@ def send(
     """Send ``text`` into the active chat of ``customer_id`` (the caller, or an agent's recipient).
 
     Returns ``(message, created)``: a repeated ``idempotency_key`` returns the
-    first message with ``created=False`` and stores nothing. Raises
+    first message with ``created=False`` and stores nothing (the same key with
+    another text is a ``Conflict``, ``idempotency_key_reused``). Raises
     ``NotFound`` (no such customer), ``Conflict`` (no active chat, or it was
     resolved meanwhile), ``Forbidden`` (an agent writing into another agent's chat).
     """
@@ -32,4 +33,15 @@ def send(
         text=text,
         created_at=keys.now_iso(),
     )
-    return store.put_message(principal, message, idempotency_key)
+    transaction = store.transaction(principal)
+    if idempotency_key is not None:
+        transaction.add(store.messages.remember(message, idempotency_key))
+    transaction.add(
+        store.channels.check_open_to(channel.channel_id, principal.role, principal.user_id),
+        store.messages.put(message),
+    )
+    try:
+        transaction.commit()
+    except Replayed as replayed:
+        return replayed.message, False
+    return message, True

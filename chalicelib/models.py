@@ -6,6 +6,7 @@ Secrets such as password hashes live only in ``Credentials``, which has none.
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,15 +32,6 @@ class Credentials:
     user_id: int
     username: str
     password_hash: str
-
-
-@dataclass(frozen=True)
-class LoginAttempt:
-    """What a login needs to know first: the credentials, and recent failures."""
-
-    credentials: Credentials | None
-    user_failures: int
-    source_failures: int
 
 
 @dataclass(frozen=True)
@@ -159,3 +151,22 @@ class HistoryPage:
             "messages": [m.to_dict() for m in self.messages],
             "next_cursor": self.next_cursor,
         }
+
+
+class Rule(enum.Enum):
+    """Which of the seed's allocation rules chose the agent (see ``chalicelib.allocation``)."""
+
+    UNDER_CAP = "under_cap"
+    OVERFLOW = "overflow"
+    NOBODY_ONLINE = "nobody_online"
+
+
+@dataclass(frozen=True)
+class Choice:
+    """An agent chosen for a new chat, by a rule, on a possibly stale read."""
+
+    agent: AgentLoad
+    rule: Rule
+    # Overflow only: the other online agents, each of which must still be at
+    # or over the cap when the chat is committed.
+    must_be_full: tuple[AgentLoad, ...] = ()

@@ -73,19 +73,19 @@ def find_drift(agents: list[Agent], customers: list[Customer], active: list[Chan
 def reconcile(store: Store, *, fix: bool = False) -> Report:
     # Agents and customers are read before the channels: a change in between
     # then makes the conditional fix fail instead of writing a stale value.
-    agents = store.all_agents()
-    customers = store.all_customers()
-    report = find_drift(agents, customers, store.all_active_channels())
+    agents = store.agents.all()
+    customers = store.customers.all()
+    report = find_drift(agents, customers, store.channels.all_active())
     if not fix:
         return report
     for drift in report.agents:
-        (report.fixed if store.set_agent_count(drift.agent, drift.actual) else report.skipped).append(str(drift))
+        (report.fixed if store.agents.repair_count(drift.agent, drift.actual) else report.skipped).append(str(drift))
     for drift in report.customers:
         # A pointer to a channel that is not active is cleared; an active
         # channel its customer does not point to is only reported (two active
         # channels for one customer need a person to decide which to resolve).
         if drift.customer.active_channel_id is not None and drift.expected is None:
-            cleared = store.clear_customer_channel(drift.customer)
+            cleared = store.customers.clear_stale_pointer(drift.customer)
             (report.fixed if cleared else report.skipped).append(str(drift))
         else:
             report.skipped.append(str(drift))

@@ -14,7 +14,7 @@ from chalicelib import keys
 from chalicelib.auth import hash_password, issue_token, needs_rehash, verify_password
 from chalicelib.config import Settings
 from chalicelib.errors import TooManyRequests, Unauthorized
-from chalicelib.models import Agent, Customer, Principal
+from chalicelib.models import ONLINE, Agent, Customer, Principal
 from chalicelib.store import Store
 
 BAD_CREDENTIALS = "wrong username or password"
@@ -55,28 +55,30 @@ def login(
     now = time.time() if now is None else now
     window = settings.login_window_seconds
     window_start = int(now // window * window)
-    attempt = store.login_attempt(role, username, source, window_start)
-    if (
-        attempt.user_failures >= settings.login_max_failures
-        or attempt.source_failures >= settings.login_max_failures_per_source
-    ):
+    throttle = store.throttle
+    by_source = [throttle.source_ref(source, window_start)] if source else []
+    credentials, user_failures, *source_failures = store.read(  # one round trip
+        store.logins.ref(role, username), throttle.user_ref(role, username, window_start), *by_source
+    )
+    user_failures = user_failures or 0
+    source_failures = (source_failures or [0])[0] or 0
+    if user_failures >= settings.login_max_failures or source_failures >= settings.login_max_failures_per_source:
         raise TooManyRequests(
             "too many failed logins; try again later", retry_after=max(1, int(window_start + window - now))
         )
-    credentials = attempt.credentials
     if not verify_password(credentials.password_hash if credentials else None, password):
-        store.record_login_failure(role, username, source, window_start, expires_at=window_start + 2 * window)
+        throttle.record_failure(role, username, source, window_start, expires_at=window_start + 2 * window)
         raise Unauthorized(BAD_CREDENTIALS, code="invalid_credentials")
     assert credentials is not None
     if needs_rehash(credentials.password_hash):
-        store.replace_password_hash(credentials, hash_password(password))
-    if attempt.user_failures:
-        store.clear_login_failures(role, username, window_start)
+        store.logins.replace_hash(credentials, hash_password(password))
+    if user_failures:
+        throttle.clear_user(role, username, window_start)
     user: Agent | Customer | None
     if role == keys.AGENT:
-        user = store.set_agent_status(credentials.user_id, online=True)
+        user = store.agents.set_status(credentials.user_id, ONLINE)
     else:
-        user = store.get_customer(credentials.user_id)
+        user = store.customers.get(credentials.user_id)
     if user is None:
         raise Unauthorized(BAD_CREDENTIALS, code="invalid_credentials")
     token, principal = issue_token(settings, role, credentials.user_id)
@@ -85,4 +87,7 @@ def login(
 
 def logout(store: Store, principal: Principal) -> None:
     """Revoke the caller's token; an agent also goes offline. Raises ``Unauthorized`` if already revoked."""
-    store.revoke_token(principal, set_agent_offline=principal.role == keys.AGENT)
+    transaction = store.transaction().add(store.tokens.revoke(principal))
+    if principal.role == keys.AGENT:
+        transaction.add(store.agents.go_offline(principal.user_id))
+    transaction.commit()

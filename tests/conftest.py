@@ -30,9 +30,9 @@ from app import app
 from chalicelib import store as store_module
 from chalicelib.auth import hash_password
 from chalicelib.config import get_settings
-from chalicelib.schema import table_definitions
 from chalicelib.store.admin import create_tables
 from chalicelib.store.dynamo import get_client
+from chalicelib.store.tables import table_definitions
 from tests.api import Api
 from tools import seed
 from tools.dynamodb_local import DynamoDBLocal, free_port, unavailable_reason

@@ -2,8 +2,8 @@
 
 import random
 
-from chalicelib.allocation import Choice, Rule, choose_agent, with_overflow_proof
-from chalicelib.models import OFFLINE, ONLINE, AgentLoad
+from chalicelib.allocation import choose_agent, with_overflow_proof
+from chalicelib.models import OFFLINE, ONLINE, AgentLoad, Choice, Rule
 
 CAP = 2
 

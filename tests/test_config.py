@@ -44,7 +44,7 @@ def test_deployed_stage_reads_the_secret_from_ssm(monkeypatch):
     import boto3
     from moto import mock_aws
 
-    from chalicelib.store.secrets import read_parameter
+    from chalicelib.ssm import read_parameter
 
     read_parameter.cache_clear()
     with mock_aws():

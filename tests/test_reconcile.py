@@ -68,7 +68,7 @@ def test_a_fix_is_skipped_when_the_agent_changed_since_it_was_read(api):
     api.token("agent", 1)
     corrupt_agent_count(1, 4)
     store = get_store()
-    stale = next(a for a in store.all_agents() if a.agent_id == 1)
+    stale = next(a for a in store.agents.all() if a.agent_id == 1)
     api.initiate(1)  # the agent changes after the read (count and last assignment)
-    assert store.set_agent_count(stale, 0) is False
+    assert store.agents.repair_count(stale, 0) is False
     assert invariants.loads()[1] == 5  # untouched: 4 + the new chat

@@ -10,8 +10,8 @@ from chalicelib import sessions
 from chalicelib import store as store_module
 from chalicelib.auth import issue_token
 from chalicelib.config import get_settings
-from chalicelib.schema import TTL_ATTRIBUTE
 from chalicelib.store.dynamo import from_item, get_client
+from chalicelib.store.tables import TTL_ATTRIBUTE
 from tests import invariants
 from tools.seed import seed_extra
 
@@ -171,7 +171,7 @@ def test_an_unexpected_failure_is_a_bare_500_without_details(api, monkeypatch):
     def explode(*_args, **_kwargs):
         raise RuntimeError("internal detail: table agent-allocation-local-users, secret s3cr3t")
 
-    monkeypatch.setattr(store_module.Store, "active_channels", explode)
+    monkeypatch.setattr(store_module.Channels, "active_for", explode)
     reply = api.active(1, api.token("agent", 1))
     assert reply.status == 500
     text = str(reply.body)

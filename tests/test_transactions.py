@@ -6,10 +6,10 @@ transaction is sent: exactly the window a concurrent Lambda would use.
 
 from chalicelib import channels
 from chalicelib import store as store_module
-from chalicelib.allocation import Choice, Rule
+from chalicelib.config import get_settings
 from chalicelib.keys import new_id, now_iso
-from chalicelib.models import ACTIVE, AgentLoad, Channel, Principal
-from chalicelib.store import AllocationStale
+from chalicelib.models import ACTIVE, AgentLoad, Channel, Choice, Principal, Rule
+from chalicelib.store import Stale
 from tests import invariants
 from tests.dynamo_hooks import before, count_calls, failing, timing_out
 
@@ -20,7 +20,7 @@ def someone_assigns(customer_id, agent_id, rule=Rule.UNDER_CAP, observed=0):
     principal = Principal("customer", customer_id, new_id(), 0)
     channel = Channel(new_id(), customer_id, agent_id, ACTIVE, now_iso())
     agent = AgentLoad(agent_id, "online", observed)
-    store.commit_allocation(principal, channel, Choice(agent, rule), store.settings.allocation_cap)
+    channels.commit_assignment(store, principal, channel, Choice(agent, rule), get_settings().allocation_cap)
 
 
 def test_losing_the_race_for_an_agent_retries_and_picks_the_next_one(api):
@@ -68,14 +68,14 @@ def test_endless_contention_gives_up_with_a_503_and_writes_nothing(api, monkeypa
 
     def always_stale(*args, **kwargs):
         attempts.append(args)
-        raise AllocationStale("lost again")
+        raise Stale()
 
-    monkeypatch.setattr(store_module.Store, "commit_allocation", always_stale)
+    monkeypatch.setattr(channels, "commit_assignment", always_stale)
     monkeypatch.setattr(channels.time, "sleep", lambda _s: None)
     reply = api.initiate(1, token)
     assert reply.status == 503 and reply.error["code"] == "allocation_contended"
     assert reply.headers["Retry-After"] == "1"
-    assert len(attempts) == store_module.get_store().settings.allocation_max_attempts
+    assert len(attempts) == get_settings().allocation_max_attempts
     state = invariants.check()
     assert state["channels"] == [] and invariants.loads()[1] == 0
 

@@ -18,6 +18,7 @@ import logging
 import sys
 from dataclasses import dataclass
 
+from chalicelib.accounts import create_user
 from chalicelib.auth import hash_password
 from chalicelib.config import get_settings
 from chalicelib.keys import AGENT, CUSTOMER
@@ -55,7 +56,7 @@ FIRST_EXTRA_ID = {AGENT: 4, CUSTOMER: 9}
 def seed_demo() -> int:
     """Create the demo users that do not exist yet; return how many were created."""
     store = get_store()
-    return sum(store.create_user(u.role, u.user_id, u.username, hash_password(u.password)) for u in DEMO_USERS)
+    return sum(create_user(store, u.role, u.user_id, u.username, hash_password(u.password)) for u in DEMO_USERS)
 
 
 def seed_extra(role: str, count: int, password: str) -> int:
@@ -63,7 +64,7 @@ def seed_extra(role: str, count: int, password: str) -> int:
     store = get_store()
     password_hash = hash_password(password)
     first = FIRST_EXTRA_ID[role]
-    return sum(store.create_user(role, i, f"{role}{i}", password_hash) for i in range(first, first + count))
+    return sum(create_user(store, role, i, f"{role}{i}", password_hash) for i in range(first, first + count))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,33 +1,86 @@
 """The store: the only package that talks to DynamoDB.
 
-``get_store()`` builds the ``Store`` for the current settings on first use
-and caches it (tests clear it with ``reset()``). Its methods return domain
-values (``chalicelib.models``) and raise domain errors (``chalicelib.errors``).
+One module per stored thing, each the only writer of its attributes, offering
+its reads and handing out transaction items (``chalicelib.store.transaction``):
+
+- ``agents``: status, load and the load index (``agent#<id>``)
+- ``customers``: the pointer to the active chat (``customer#<id>``)
+- ``channels``: a chat's status and agent (``channel#<id>`` / ``channel``)
+- ``messages``: messages and idempotency records of sends
+- ``tokens``: revoked tokens; ``logins``: password hashes; ``throttle``: failed-login counters
+
+``Store`` puts them together; ``get_store()`` builds it for the current
+settings on first use and caches it (tests clear it with ``reset()``).
+Values leave the store as domain values (``chalicelib.models``); failures as
+domain errors (``chalicelib.errors``).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from chalicelib.config import Settings, get_settings
-from chalicelib.store.accounts import AccountStore
-from chalicelib.store.allocation import AllocationStale, AllocationStore
-from chalicelib.store.chats import ChatStore
+from chalicelib.models import Principal
+from chalicelib.ssm import read_parameter
+from chalicelib.store.agents import Agents
+from chalicelib.store.batch import Ref, get_many
+from chalicelib.store.channels import Channels
+from chalicelib.store.customers import Customers
 from chalicelib.store.dynamo import get_client
-from chalicelib.store.maintenance import MaintenanceStore
-from chalicelib.store.secrets import read_parameter
+from chalicelib.store.logins import Logins
+from chalicelib.store.messages import Messages, Replayed
+from chalicelib.store.throttle import LoginThrottle
+from chalicelib.store.tokens import Tokens, revoked
+from chalicelib.store.transaction import OnFail, Stale, Transaction, busy
 
-__all__ = ["AllocationStale", "Store", "get_store", "reset"]
+__all__ = ["Replayed", "Stale", "Store", "get_store", "reset"]
 
 
-class Store(AccountStore, AllocationStore, ChatStore, MaintenanceStore):
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+@dataclass(frozen=True)
+class Store:
+    agents: Agents
+    customers: Customers
+    channels: Channels
+    messages: Messages
+    tokens: Tokens
+    logins: Logins
+    throttle: LoginThrottle
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> Store:
+        return cls(
+            agents=Agents(settings.users_table, settings.agent_pool),
+            customers=Customers(settings.users_table),
+            channels=Channels(settings.chats_table),
+            messages=Messages(settings.chats_table),
+            tokens=Tokens(settings.tokens_table),
+            logins=Logins(settings.users_table),
+            throttle=LoginThrottle(settings.tokens_table),
+        )
+
+    def transaction(self, caller: Principal | None = None, *, on_conflict: OnFail = busy) -> Transaction:
+        """A new transaction; with ``caller``, it commits only while the caller's token is not revoked."""
+        transaction = Transaction(on_conflict)
+        if caller is not None:
+            transaction.add(self.tokens.still_valid(caller))
+        return transaction
+
+    def read(self, *refs: Ref[Any], caller: Principal | None = None) -> list[Any]:
+        """The items of ``refs`` in order (``None`` where missing), in one round trip; with
+        ``caller``, the same round trip checks the caller's token is not revoked (``Unauthorized``)."""
+        if caller is None:
+            return get_many(*refs)
+        revocation, *values = get_many(self.tokens.revocation_ref(caller), *refs)
+        if revocation is not None:
+            raise revoked()
+        return values
 
 
 @lru_cache(maxsize=1)
 def get_store() -> Store:
-    return Store(get_settings())
+    return Store.for_settings(get_settings())
 
 
 def reset() -> None:

@@ -7,8 +7,8 @@ import logging
 from botocore.exceptions import ClientError
 
 from chalicelib.config import Settings
-from chalicelib.schema import table_definitions, ttl_settings
 from chalicelib.store.dynamo import get_client
+from chalicelib.store.tables import table_definitions, ttl_settings
 
 log = logging.getLogger(__name__)
 

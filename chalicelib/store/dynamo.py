@@ -1,4 +1,4 @@
-"""The DynamoDB client, value conversion, and the one translation of AWS errors.
+"""The DynamoDB client, value conversion, the query helper, and the one translation of AWS errors.
 
 The client is created on first use and cached per process. The endpoint comes
 from boto3's own ``AWS_ENDPOINT_URL_DYNAMODB`` (unset means real AWS). boto3's
@@ -9,7 +9,6 @@ backoff; whatever still fails becomes ``Unavailable`` (HTTP 503) here.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
@@ -86,44 +85,6 @@ def from_item(item: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-@dataclass
-class Cancellation:
-    """Why a transaction was cancelled: one reason per item, keyed by the item's label."""
-
-    reasons: dict[str, Reason] = field(default_factory=dict)
-
-    def failed(self, label: str) -> bool:
-        reason = self.reasons.get(label)
-        return reason is not None and reason.code == "ConditionalCheckFailed"
-
-    def conflicted(self) -> bool:
-        """True when another writer or throttling, not a condition, stopped the commit."""
-        return any(r.code in ("TransactionConflict", "ThrottlingError") for r in self.reasons.values())
-
-    def item(self, label: str) -> dict[str, Any] | None:
-        reason = self.reasons.get(label)
-        return reason.item if reason else None
-
-
-@dataclass(frozen=True)
-class Reason:
-    code: str
-    item: dict[str, Any] | None
-
-
-class TransactionCancelled(Exception):
-    """Raised by ``transact`` with the per-item reasons; the store turns it into a domain error.
-
-    ``cancellation.conflicted()`` cancellations (a concurrent transaction on
-    the same item, throttling) are retryable: callers retry or raise
-    ``Unavailable``.
-    """
-
-    def __init__(self, cancellation: Cancellation) -> None:
-        super().__init__(f"transaction cancelled: {cancellation.reasons}")
-        self.cancellation = cancellation
-
-
 def store_busy() -> Unavailable:
     """The 503 for throttling, transient failures and commits that kept conflicting."""
     return Unavailable("the data store is busy; retry shortly", code="store_unavailable", retry_after=1)
@@ -164,25 +125,3 @@ def query_all(max_items: int | None = None, **kwargs: Any) -> list[dict[str, Any
 
 def is_condition_failure(error: ClientError) -> bool:
     return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
-
-
-def transact(items: list[tuple[str, dict[str, Any]]]) -> None:
-    """Commit ``(label, TransactItem)`` pairs atomically.
-
-    On cancellation raises ``TransactionCancelled`` whose reasons are keyed by
-    label (DynamoDB lists reasons in request order; ``None`` means that item
-    did not fail). Items that should report the current values on a failed
-    condition set ``ReturnValuesOnConditionCheckFailure: ALL_OLD``.
-    """
-    labels = [label for label, _ in items]
-    try:
-        call("transact_write_items", TransactItems=[item for _, item in items])
-    except ClientError as error:
-        if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
-            raise
-        raw = error.response.get("CancellationReasons") or []
-        reasons = {}
-        for label, reason in zip(labels, raw, strict=False):
-            item = reason.get("Item")
-            reasons[label] = Reason(reason.get("Code", "None"), from_item(item) if item else None)
-        raise TransactionCancelled(Cancellation(reasons)) from error

@@ -29,8 +29,12 @@ ACTIVE_CHANNELS_BY_AGENT = "active_channels_by_agent"
 # revoked tokens, idempotency records.
 TTL_ATTRIBUTE = "expires_at"
 
+# Condition clauses on an item's existence (every table's partition key is ``pk``).
+ITEM_IS_NEW = "attribute_not_exists(pk)"
+ITEM_EXISTS = "attribute_exists(pk)"
 
-TEMPLATE = Path(__file__).resolve().parent.parent / "infra" / "tables.json"
+
+TEMPLATE = Path(__file__).resolve().parents[2] / "infra" / "tables.json"
 # Which setting names each table of the template.
 TABLE_SETTINGS = {"UsersTable": "users_table", "ChatsTable": "chats_table", "TokensTable": "tokens_table"}
 # Properties of the template that ``create_table`` takes as they are.

@@ -1,0 +1,26 @@
+"""Accounts: creating a user together with its login (seeding, load tests)."""
+
+from __future__ import annotations
+
+from chalicelib import keys
+from chalicelib.errors import Conflict
+from chalicelib.store import Store
+from chalicelib.store.transaction import Item
+
+
+def _exists(_current: object) -> Exception:
+    return Conflict("the user or its username exists already", code="user_exists")
+
+
+def create_user(store: Store, role: str, user_id: int, username: str, password_hash: str) -> bool:
+    """Create the user and its login in one transaction; ``False`` if either already exists."""
+    now = keys.now_iso()
+    user: Item = (
+        store.agents.new(user_id, username, now) if role == keys.AGENT else store.customers.new(user_id, username, now)
+    )
+    login = store.logins.new(role, user_id, username, password_hash)
+    try:
+        store.transaction().add(user.failing_as(_exists), login.failing_as(_exists)).commit()
+    except Conflict:
+        return False
+    return True
