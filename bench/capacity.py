@@ -10,7 +10,7 @@ from typing import Any
 from app import app
 from bench import engine
 from chalicelib.store.dynamo import get_client
-from tests.api import Api, GatewayClient
+from tools.api_client import Api, GatewayClient
 from tools import seed
 
 CAPACITY_OPERATIONS = {

@@ -51,8 +51,11 @@ def before(operation: str, action: Callable[[dict], None], times: int = 1) -> It
 
 
 @contextlib.contextmanager
-def failing(operation: str, code: str, status: int = 400, times: int | None = None) -> Iterator[list]:
-    """Make ``operation`` answer with the AWS error ``code`` (every time, or the first ``times``).
+def failing(
+    operation: str, code: str, status: int = 400, times: int | None = None, reasons: list[str] | None = None
+) -> Iterator[list]:
+    """Make ``operation`` answer with the AWS error ``code`` (every time, or the first ``times``);
+    ``reasons``: the ``CancellationReasons`` codes of a cancelled transaction, in request order.
 
     The call is answered before it reaches the engine (botocore's
     ``before-call`` short-circuit), so nothing is written, and botocore's own
@@ -65,6 +68,8 @@ def failing(operation: str, code: str, status: int = 400, times: int | None = No
             return None
         failures.append(code)
         parsed = {"Error": {"Code": code, "Message": "injected"}, "ResponseMetadata": {"HTTPStatusCode": status}}
+        if reasons is not None:
+            parsed["CancellationReasons"] = [{"Code": reason} for reason in reasons]
         return _Status(status), parsed
 
     events = get_client().meta.events

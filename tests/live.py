@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import requests
 
-from tests.api import Reply
+from tools.api_client import Reply
 
 T = TypeVar("T")
 R = TypeVar("R")

@@ -143,7 +143,7 @@ def test_no_agents_at_all_is_a_503_with_retry_after(tables, monkeypatch):
     from app import app
     from chalicelib.auth import issue_token
     from chalicelib.config import get_settings
-    from tests.api import Api
+    from tools.api_client import Api
     from tools.seed import seed_extra
 
     seed_extra("customer", 1, "pw-for-test")  # customer 9, and no agent at all

@@ -13,7 +13,7 @@ import pytest
 from app import app
 from chalicelib.keys import AGENT, CUSTOMER
 from tests import invariants
-from tests.api import Api, GatewayClient
+from tools.api_client import Api, GatewayClient
 from tests.dynamo_hooks import FaultInjector
 from tests.live import concurrently
 from tools import seed

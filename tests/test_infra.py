@@ -18,7 +18,7 @@ from chalicelib import store as store_module
 from chalicelib.config import get_settings
 from chalicelib.store import tables as schema
 from tests import invariants
-from tests.api import Api, GatewayClient
+from tools.api_client import Api, GatewayClient
 from tools import package
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -23,7 +23,7 @@ from chalicelib import store as store_module
 from chalicelib.config import get_settings
 from chalicelib.store.admin import create_tables
 from tests import invariants
-from tests.api import Api, GatewayClient
+from tools.api_client import Api, GatewayClient
 from tools import seed
 
 AGENTS = (1, 2, 3)

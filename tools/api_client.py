@@ -1,4 +1,5 @@
-"""A small driver for the API through Chalice's test client (real routing, real middleware)."""
+"""Drivers of the API for tests and benchmarks: through Chalice's test client (real routing,
+real middleware), or through the same local API Gateway emulation from many threads."""
 
 from __future__ import annotations
 
