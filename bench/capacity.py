@@ -10,8 +10,8 @@ from typing import Any
 from app import app
 from bench import engine
 from chalicelib.store.dynamo import get_client
-from tools.api_client import Api, GatewayClient
 from tools import seed
+from tools.api_client import Api, GatewayClient
 
 CAPACITY_OPERATIONS = {
     "GetItem",

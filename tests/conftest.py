@@ -33,8 +33,8 @@ from chalicelib.config import get_settings
 from chalicelib.store.admin import create_tables
 from chalicelib.store.dynamo import get_client
 from chalicelib.store.tables import table_definitions
-from tools.api_client import Api
 from tools import seed
+from tools.api_client import Api
 from tools.dynamodb_local import DynamoDBLocal, free_port, unavailable_reason
 from tools.run_local import STAGE, stage_environment
 

@@ -13,10 +13,10 @@ import pytest
 from app import app
 from chalicelib.keys import AGENT, CUSTOMER
 from tests import invariants
-from tools.api_client import Api, GatewayClient
 from tests.dynamo_hooks import FaultInjector
 from tests.live import concurrently
 from tools import seed
+from tools.api_client import Api, GatewayClient
 
 CUSTOMERS = range(1, 25)
 AGENTS = range(1, 5)

@@ -18,8 +18,8 @@ from chalicelib import store as store_module
 from chalicelib.config import get_settings
 from chalicelib.store import tables as schema
 from tests import invariants
-from tools.api_client import Api, GatewayClient
 from tools import package
+from tools.api_client import Api, GatewayClient
 
 ROOT = Path(__file__).resolve().parent.parent
 STAGES = ("dev", "prod")

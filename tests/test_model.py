@@ -23,8 +23,8 @@ from chalicelib import store as store_module
 from chalicelib.config import get_settings
 from chalicelib.store.admin import create_tables
 from tests import invariants
-from tools.api_client import Api, GatewayClient
 from tools import seed
+from tools.api_client import Api, GatewayClient
 
 AGENTS = (1, 2, 3)
 CUSTOMERS = tuple(range(1, 9))
