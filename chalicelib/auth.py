@@ -105,3 +105,53 @@ def authorize(principal: Principal, role: str, user_id: int) -> None:
     """The token must belong to the user (and role) the route is about. Raises ``Forbidden``."""
     if principal.role != role or principal.user_id != user_id:
         raise Forbidden(f"this token does not grant access to {role} {user_id}", code="wrong_user")
+
+
+# -- device tokens (OWASP "device cookies") ------------------------------------
+
+DEVICE_AUDIENCE = "login-device"
+DEVICE_TOKEN_TTL_SECONDS = 30 * 24 * 3600
+
+
+def issue_device_token(settings: Settings, role: str, username: str, now: int | None = None) -> str:
+    """A token that proves this device logged in as ``username`` before (30 days).
+
+    It is no access token: its audience makes ``verify_token`` refuse it.
+    """
+    issued_at = int(time.time()) if now is None else now
+    claims = {
+        "sub": username,
+        "role": role,
+        "jti": uuid.uuid4().hex,
+        "iat": issued_at,
+        "exp": issued_at + DEVICE_TOKEN_TTL_SECONDS,
+        "iss": ISSUER,
+        "aud": DEVICE_AUDIENCE,
+    }
+    return jwt.encode(claims, settings.jwt_secret, algorithm=ALGORITHM)
+
+
+def device_id(settings: Settings, token: str, role: str, username: str) -> str | None:
+    """The id of ``token`` if it is a valid device token of ``role`` ``username``; else ``None``
+    (an invalid device token is ignored, not refused: the login is then throttled as usual)."""
+    for key in verification_keys(settings):
+        try:
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=[ALGORITHM],
+                issuer=ISSUER,
+                audience=DEVICE_AUDIENCE,
+                options={"require": [*REQUIRED_CLAIMS, "aud"]},
+            )
+        except jwt.PyJWTError:
+            continue
+        if claims["sub"] == username and claims["role"] == role and isinstance(claims["jti"], str):
+            return claims["jti"]
+        return None
+    return None
+
+
+def verification_keys(settings: Settings) -> list[str]:
+    """The secrets a token may be signed with: today's, and the one before a rotation."""
+    return [settings.jwt_secret] + ([settings.jwt_previous_secret] if settings.jwt_previous_secret else [])

@@ -1,14 +1,15 @@
 """Primary keys, index keys and identifiers: small pure functions, one place.
 
-Tables (see ``chalicelib.schema``):
+Tables (see ``chalicelib.store.tables``):
 
 - users: ``pk`` = ``agent#<id>`` | ``customer#<id>`` | ``login#<role>#<username>``
 - chats: ``pk`` = ``channel#<channel_id>``, ``sk`` = ``channel`` (the channel
   itself) | ``msg#<message_id>`` (its messages, oldest first) |
   ``idem#<role>#<user_id>#<key>`` (idempotency records of sends)
 - tokens: ``pk`` = ``revoked#<jti>`` (logged-out tokens) |
-  ``throttle#user#<role>#<username>#<window>`` and
-  ``throttle#source#<address>#<window>`` (failed-login counters); all removed by TTL
+  ``throttle#user#<role>#<username>#<window>``,
+  ``throttle#source#<address>#<window>`` and ``throttle#device#<id>#<window>``
+  (login attempts per window); all removed by TTL
 """
 
 from __future__ import annotations
@@ -63,14 +64,9 @@ def revoked_token_pk(jti: str) -> str:
     return f"revoked#{jti}"
 
 
-def login_failures_pk(role: str, username: str, window_start: int) -> str:
-    """Failed logins for one username in one throttling window."""
-    return f"throttle#user#{role}#{username}#{window_start}"
-
-
-def source_failures_pk(source: str, window_start: int) -> str:
-    """Failed logins from one source address in one throttling window."""
-    return f"throttle#source#{source}#{window_start}"
+def throttle_pk(kind: str, subject: str, window_start: int) -> str:
+    """Login attempts of one ``kind`` (``user``, ``source``, ``device``) of ``subject`` in one window."""
+    return f"throttle#{kind}#{subject}#{window_start}"
 
 
 def rank(active_count: int, online: bool) -> int:

@@ -1,7 +1,9 @@
 """DynamoDB round trips per request, counted at botocore (DESIGN.md's budgets).
 
 Budgets, uncontended: initiate <= 2 (one read, one transaction), send <= 2,
-history = 1 query per page, resolve <= 2, login <= 2. The revocation check of
+history = 1 query per page, resolve <= 2. Login spends 4: it reserves the attempt
+before checking the password and gives it back after (issue 15's atomic
+throttle), a price paid once per session. The revocation check of
 the token rides along with each route's first read (a BatchGetItem) or write
 (a ConditionCheck in its transaction); the two read-only routes whose first
 read is a query spend one extra GetItem-sized batch read on it.
@@ -19,14 +21,28 @@ def calls_of(request):
     return calls
 
 
-def test_agent_login_is_two_calls(api):
-    # The login and the failed-login counters in one batch read, then going online.
+def test_agent_login_is_four_calls(api):
+    # The login and the attempt counters in one batch read, the attempt reserved (username and
+    # source together), the password checked, the reservations released, then going online.
     calls = calls_of(lambda: api.login("agent", 1))
-    assert calls == {"BatchGetItem": 1, "UpdateItem": 1}
+    assert calls == {"BatchGetItem": 1, "TransactWriteItems": 2, "UpdateItem": 1}
 
 
-def test_customer_login_is_two_reads(api):
-    assert calls_of(lambda: api.login("customer", 1)) == {"BatchGetItem": 1, "GetItem": 1}
+def test_customer_login_is_four_calls(api):
+    calls = calls_of(lambda: api.login("customer", 1))
+    assert calls == {"BatchGetItem": 1, "TransactWriteItems": 2, "GetItem": 1}
+
+
+def test_a_wrong_password_is_two_calls_and_a_locked_username_one(api):
+    wrong = {"username": "annasianna", "password": "wrong"}
+    with count_calls() as calls:
+        assert api.request("POST", "/agent/login", form=wrong).status == 401
+    assert calls == {"BatchGetItem": 1, "TransactWriteItems": 1}
+    for _ in range(4):
+        api.request("POST", "/agent/login", form=wrong)
+    with count_calls() as calls:
+        assert api.request("POST", "/agent/login", form=wrong).status == 429
+    assert calls == {"BatchGetItem": 1}
 
 
 def test_initiate_is_one_query_and_one_transaction(api):

@@ -83,3 +83,12 @@ def test_an_item_without_a_meaning_of_its_own_reports_inconsistent_records(store
     with pytest.raises(Conflict) as raised:
         Transaction().add(item, store.channels.open(channel_for(1))).commit()
     assert raised.value.code == "inconsistent_state"
+
+
+def test_conflicts_are_retried_when_the_caller_asks(store):
+    items = [store.channels.open(channel_for(1)), store.customers.claim_active_chat(channel_for(1))]
+    with failing(
+        "TransactWriteItems", "TransactionCanceledException", reasons=["TransactionConflict", "None"], times=2
+    ):
+        store.transaction().add(*items).commit(conflict_retries=2)
+    assert len(invariants.snapshot()["channels"]) == 1

@@ -22,6 +22,8 @@ caller's token is not revoked first: the one place that check is written.
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -36,6 +38,7 @@ OnFail = Callable[[dict[str, Any] | None], Exception]
 
 # Reasons that are not about any condition: another writer or throttling got in the way.
 CONFLICT_CODES = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
+CONFLICT_BACKOFF_SECONDS = 0.02
 
 
 class Stale(Exception):
@@ -55,6 +58,12 @@ def busy(_current: dict[str, Any] | None = None) -> Exception:
 def inconsistent(_current: dict[str, Any] | None = None) -> Exception:
     """For conditions that only fail when stored records disagree (repairable by reconcile)."""
     return Conflict("the chat's agent or customer record does not match it; run reconcile", code="inconsistent_state")
+
+
+def _conflicted_only(reasons: list[dict[str, Any]]) -> bool:
+    """No condition failed, and another writer or throttling got in the way."""
+    codes = {reason.get("Code") for reason in reasons}
+    return "ConditionalCheckFailed" not in codes and bool(codes & CONFLICT_CODES)
 
 
 @dataclass(frozen=True)
@@ -89,25 +98,32 @@ class Transaction:
     def labels(self) -> list[str]:
         return [item.label for item in self._items]
 
-    def commit(self) -> None:
+    def commit(self, *, conflict_retries: int = 0) -> None:
         """Write every item or none. Raises the first failed item's ``on_fail`` (in request
-        order), else ``on_conflict`` when another writer or throttling cancelled it."""
+        order), else ``on_conflict`` when another writer or throttling cancelled it (after
+        ``conflict_retries`` retries with jitter, for writes that are always worth retrying)."""
         if len(self._items) == 1 and "ConditionCheck" not in self._items[0].request:
             self._commit_single(self._items[0])
             return
-        try:
-            call("transact_write_items", TransactItems=[item.request for item in self._items])
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
-                raise
-            raise self._failure(error.response.get("CancellationReasons") or []) from error
+        for attempt in range(conflict_retries + 1):
+            try:
+                call("transact_write_items", TransactItems=[item.request for item in self._items])
+                return
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                    raise
+                reasons = error.response.get("CancellationReasons") or []
+                if attempt < conflict_retries and _conflicted_only(reasons):
+                    time.sleep(random.uniform(0, CONFLICT_BACKOFF_SECONDS * 2**attempt))  # noqa: S311 - jitter
+                    continue
+                raise self._failure(reasons) from error
 
     def _failure(self, reasons: list[dict[str, Any]]) -> Exception:
         for item, reason in zip(self._items, reasons, strict=False):
             if reason.get("Code") == "ConditionalCheckFailed":
                 current = reason.get("Item")
                 return item.on_fail(from_item(current) if current else None)
-        if not any(reason.get("Code") in CONFLICT_CODES for reason in reasons):
+        if not _conflicted_only(reasons):
             # Neither a condition nor a conflict (e.g. a validation error): a bug, not the client's fault.
             return RuntimeError(f"transaction cancelled for an unexpected reason: {reasons}")
         return self._on_conflict(None)
