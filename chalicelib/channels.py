@@ -106,7 +106,7 @@ def resolve(store: Store, principal: Principal, *, customer_id: int | None, chan
             raise Conflict("the chat is already resolved", code="already_resolved")
     else:
         assert customer_id is not None
-        channel = customer_active_channel(store, principal, customer_id)
+        channel = customer_active_channel(store, principal, customer_id, resolving=True)
     resolved_at = keys.now_iso()
     store.transaction(principal).add(
         store.channels.close(channel.channel_id, by_agent=principal.user_id, at=resolved_at),
@@ -166,13 +166,25 @@ def _named_channel(store: Store, principal: Principal, channel_id: str, customer
     return channel
 
 
-def customer_active_channel(store: Store, principal: Principal, customer_id: int) -> Channel:
-    """The active channel of ``customer_id``, which the caller must take part in."""
+def customer_active_channel(
+    store: Store, principal: Principal, customer_id: int, *, resolving: bool = False
+) -> Channel:
+    """The active channel of ``customer_id``, which the caller must take part in.
+
+    Without one: ``no_active_chat``, or, when ``resolving`` a customer whose
+    last chat was resolved already, ``already_resolved`` (as by its channel id).
+    """
     (customer,) = store.read(store.customers.ref(customer_id), caller=principal)
     if customer is None:
         raise NotFound(f"customer {customer_id} does not exist", code="customer_not_found")
     channel = customer.active_channel()
     if channel is None:
+        if resolving and customer.last_channel_id is not None:
+            raise Conflict(
+                "the customer's chat is already resolved",
+                code="already_resolved",
+                details={"channel_id": customer.last_channel_id},
+            )
         raise Conflict(f"customer {customer_id} has no active chat", code="no_active_chat")
     _require_participant(principal, channel)
     return channel

@@ -77,6 +77,7 @@ class Customer:
     active_channel_id: str | None = None
     active_agent_id: int | None = None
     active_since: str | None = None
+    last_channel_id: str | None = None  # the chat resolved last, if any
 
     def active_channel(self) -> Channel | None:
         """The customer's active channel, as recorded on the customer."""

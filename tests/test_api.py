@@ -305,7 +305,10 @@ def test_resolve_by_channel_id_and_twice(api, chat):
     again = api.request("POST", "/agent/1/chat/resolve", token=chat["agent"], form=form)
     assert again.status == 409 and again.error["code"] == "already_resolved"
     by_customer = api.resolve(1, chat["agent"], 1)
-    assert by_customer.status == 409 and by_customer.error["code"] == "no_active_chat"
+    assert by_customer.status == 409 and by_customer.error["code"] == "already_resolved"
+    assert by_customer.error["details"] == {"channel_id": chat["channel_id"]}
+    never = api.resolve(1, chat["agent"], 2)
+    assert never.status == 409 and never.error["code"] == "no_active_chat"
     assert invariants.loads()[1] == 0  # never below zero
     invariants.check()
 

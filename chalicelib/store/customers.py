@@ -31,6 +31,7 @@ def decode(item: dict[str, Any]) -> Customer:
         active_channel_id=item.get("active_channel_id"),
         active_agent_id=int(agent_id) if agent_id is not None else None,
         active_since=item.get("active_since"),
+        last_channel_id=item.get("last_channel_id"),
     )
 
 
@@ -95,11 +96,12 @@ class Customers:
         return Item("customer", {"Update": update}, on_fail=refused)
 
     def release_active_chat(self, customer_id: int, channel_id: str) -> Item:
-        """Clear the customer's pointer, on condition it still names ``channel_id``."""
+        """Clear the customer's pointer (remembering the chat as the last one), on condition it
+        still names ``channel_id``."""
         update = {
             "TableName": self.table,
             "Key": self._key(customer_id),
-            "UpdateExpression": f"REMOVE {POINTER}",
+            "UpdateExpression": f"SET last_channel_id = :channel REMOVE {POINTER}",
             "ConditionExpression": "active_channel_id = :channel",
             "ExpressionAttributeValues": to_values({":channel": channel_id}),
         }
