@@ -5,6 +5,11 @@ Inputs arrive as JSON objects, as form values (``x-www-form-urlencoded`` or
 into one ``Params``; a field given twice with different values is refused.
 Only the fields a route asks for are read, so extra fields can never reach a
 stored item.
+
+Every value must be valid UTF-8 in every encoding: raw invalid bytes, invalid
+percent-escapes in form values and U+FFFD in query parameters (the replacement
+character ``chalice local`` and API Gateway put where a query had invalid bytes,
+so a query cannot carry one) are refused with 400.
 """
 
 from __future__ import annotations
@@ -19,12 +24,33 @@ from urllib.parse import parse_qsl
 from chalicelib.errors import InvalidInput, PayloadTooLarge
 
 MAX_ID = 10**12
+MAX_PAGE = 500
 MAX_USERNAME_CHARS = 64
 MAX_PASSWORD_CHARS = 256
+MAX_TOKEN_CHARS = 2048
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 SORTABLE_ID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
 # Control characters other than tab, newline and carriage return.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# A body is a flat object; nesting deeper than this is refused before anything walks it.
+MAX_JSON_DEPTH = 32
+# The body limit. A character of text costs at most 12 bytes in any accepted encoding
+# (the JSON escapes \ud83d\ude00, or the form escapes %F0%9F%98%80), so a body must
+# fit 12 bytes per character of the longest field plus room for everything else:
+# the other fields (an id, or a login's username and password at 12 bytes a
+# character: 3,840 bytes), field names and JSON or multipart framing.
+BYTES_PER_CHAR = 12
+BODY_OVERHEAD_BYTES = 8 * 1024
+
+
+def body_limit(max_message_chars: int, max_body_bytes: int) -> int:
+    """The largest body accepted: every valid input fits, in any encoding.
+
+    MAX_BODY_BYTES can raise the limit, never lower it below what a valid
+    message of MAX_MESSAGE_CHARS needs (4,000 characters: 56,192 bytes).
+    """
+    return max(max_body_bytes, BYTES_PER_CHAR * max_message_chars + BODY_OVERHEAD_BYTES)
 
 
 def parse_body(content_type: str, body: bytes, max_bytes: int) -> dict[str, Any]:
@@ -35,15 +61,42 @@ def parse_body(content_type: str, body: bytes, max_bytes: int) -> dict[str, Any]
         return {}
     media_type = content_type.split(";", 1)[0].strip().lower()
     if media_type == "application/x-www-form-urlencoded":
-        return dict(parse_qsl(_decode(body), keep_blank_values=True))
+        return _parse_form(_decode(body))
     if media_type == "multipart/form-data":
         return _parse_multipart(content_type, body)
     try:
         fields = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise InvalidInput("the request body is not valid JSON", code="malformed_body") from None
     if not isinstance(fields, dict):
         raise InvalidInput("the request body must be a JSON object", code="malformed_body")
+    if _depth(fields) > MAX_JSON_DEPTH:
+        raise InvalidInput(f"the request body is nested deeper than {MAX_JSON_DEPTH} levels", code="malformed_body")
+    return fields
+
+
+def _depth(value: Any) -> int:
+    """How deeply ``value`` nests, walked without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(item, dict):
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
+    return deepest
+
+
+def _parse_form(text: str) -> dict[str, Any]:
+    """Form values; a percent-escape that is not UTF-8 is refused, naming its field."""
+    fields: dict[str, Any] = {}
+    for name, value in parse_qsl(text, keep_blank_values=True, errors="surrogateescape"):
+        if _SURROGATE.search(name):
+            raise InvalidInput("a form field name is not valid UTF-8", code="malformed_body")
+        if _SURROGATE.search(value):
+            raise InvalidInput(f"{name} is not valid UTF-8", field=name)
+        fields[name] = value
     return fields
 
 
@@ -78,6 +131,10 @@ class Params:
 
     def __init__(self, query: Mapping[str, str] | None, body: Mapping[str, Any]) -> None:
         merged: dict[str, Any] = dict(query or {})
+        for name, value in merged.items():
+            if "\ufffd" in name or "\ufffd" in str(value):
+                raise InvalidInput(f"{name} is not valid UTF-8", field=name)
+        self.query_names = frozenset(merged)
         for name, value in body.items():
             if name in merged and str(merged[name]) != str(value):
                 raise InvalidInput(f"{name} is given twice with different values", field=name)
@@ -128,12 +185,19 @@ class Params:
             raise InvalidInput(f"{name} is not a valid id", field=name)
         return value
 
-    def limit(self, name: str, default: int, maximum: int) -> int:
+    def limit(self, name: str, default: int, maximum: int = MAX_PAGE) -> int:
+        """A page size from 1 to ``maximum``; ``default`` if absent."""
         if not self.has(name):
             return default
-        value = parse_id(name, self._fields[name])
-        if value > maximum:
-            raise InvalidInput(f"{name} must be at most {maximum}", field=name)
+        return parse_id(name, self._fields[name], maximum)
+
+    def token(self, name: str) -> str | None:
+        """An optional opaque token (printable ASCII, at most ``MAX_TOKEN_CHARS``)."""
+        if not self.has(name):
+            return None
+        value = self._string(name, required=True)
+        if len(value) > MAX_TOKEN_CHARS or not value.isascii() or not value.isprintable():
+            raise InvalidInput(f"{name} is not a valid token", field=name)
         return value
 
     def _string(self, name: str, *, required: bool) -> str:
@@ -151,8 +215,8 @@ class Params:
         return value
 
 
-def parse_id(name: str, value: Any) -> int:
-    """A positive integer id from a path segment, form value or JSON number."""
+def parse_id(name: str, value: Any, maximum: int = MAX_ID) -> int:
+    """A positive integer (at most ``maximum``) from a path segment, form value or JSON number."""
     if isinstance(value, bool):
         raise InvalidInput(f"{name} must be a positive integer", field=name)
     if isinstance(value, int):
@@ -161,8 +225,8 @@ def parse_id(name: str, value: Any) -> int:
         number = int(value)
     else:
         raise InvalidInput(f"{name} must be a positive integer", field=name)
-    if not 1 <= number <= MAX_ID:
-        raise InvalidInput(f"{name} must be between 1 and {MAX_ID}", field=name)
+    if not 1 <= number <= maximum:
+        raise InvalidInput(f"{name} must be between 1 and {maximum}", field=name)
     return number
 
 

@@ -1,6 +1,8 @@
 """Domain values: what the store returns and the services work with.
 
-Each value has ``to_dict()``, its public JSON shape (documented in README.md).
+Each value that leaves the API declares its public JSON once, as ``JSON``: the
+keys in order, each an attribute (``Out``) or a fixed value (``Const``).
+``to_dict()`` and the OpenAPI schema are both made from it (``chalicelib.shapes``).
 Secrets such as password hashes live only in ``Credentials``, which has none.
 """
 
@@ -8,12 +10,15 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
+
+from chalicelib.shapes import Const, Out, Shape
 
 ONLINE = "online"
 OFFLINE = "offline"
 ACTIVE = "active"
 RESOLVED = "resolved"
+TIMESTAMP = {"description": "UTC, ISO 8601 with milliseconds", "examples": ["2026-11-24T05:58:47.381Z"]}
 
 
 @dataclass(frozen=True)
@@ -42,18 +47,20 @@ class Agent:
     active_count: int
     last_assigned_at: str = ""
 
+    JSON: ClassVar[Shape] = Shape(
+        id=Out("agent_id"),
+        username=Out(),
+        role=Const("agent"),
+        status=Out(schema={"enum": [ONLINE, OFFLINE]}),
+        active_chats=Out("active_count", schema={"minimum": 0}),
+    )
+
     @property
     def online(self) -> bool:
         return self.status == ONLINE
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.agent_id,
-            "username": self.username,
-            "role": "agent",
-            "status": self.status,
-            "active_chats": self.active_count,
-        }
+        return self.JSON.dump(self)
 
 
 @dataclass(frozen=True)
@@ -91,13 +98,12 @@ class Customer:
             created_at=self.active_since or "",
         )
 
+    JSON: ClassVar[Shape] = Shape(
+        id=Out("customer_id"), username=Out(), role=Const("customer"), active_channel_id=Out()
+    )
+
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.customer_id,
-            "username": self.username,
-            "role": "customer",
-            "active_channel_id": self.active_channel_id,
-        }
+        return self.JSON.dump(self)
 
 
 @dataclass(frozen=True)
@@ -109,15 +115,17 @@ class Channel:
     created_at: str
     resolved_at: str | None = None
 
+    JSON: ClassVar[Shape] = Shape(
+        channel_id=Out(),
+        customer_id=Out(),
+        agent_id=Out(),
+        status=Out(schema={"enum": [ACTIVE, RESOLVED]}),
+        created_at=Out(schema=TIMESTAMP),
+        resolved_at=Out(),
+    )
+
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "channel_id": self.channel_id,
-            "customer_id": self.customer_id,
-            "agent_id": self.agent_id,
-            "status": self.status,
-            "created_at": self.created_at,
-            "resolved_at": self.resolved_at,
-        }
+        return self.JSON.dump(self)
 
 
 @dataclass(frozen=True)
@@ -129,15 +137,17 @@ class Message:
     text: str
     created_at: str
 
+    JSON: ClassVar[Shape] = Shape(
+        message_id=Out(),
+        channel_id=Out(),
+        sender_role=Out(schema={"enum": ["agent", "customer"]}),
+        sender_id=Out(),
+        text=Out(),
+        created_at=Out(schema=TIMESTAMP),
+    )
+
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "message_id": self.message_id,
-            "channel_id": self.channel_id,
-            "sender_role": self.sender_role,
-            "sender_id": self.sender_id,
-            "text": self.text,
-            "created_at": self.created_at,
-        }
+        return self.JSON.dump(self)
 
 
 @dataclass(frozen=True)
@@ -146,12 +156,37 @@ class HistoryPage:
     messages: list[Message]
     next_cursor: str | None
 
+    JSON: ClassVar[Shape] = Shape(
+        channel=Out(),
+        messages=Out(schema={"description": "Oldest first."}),
+        next_cursor=Out(schema={"description": "Pass as `cursor` for the next page."}),
+    )
+
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "channel": self.channel.to_dict(),
-            "messages": [m.to_dict() for m in self.messages],
-            "next_cursor": self.next_cursor,
-        }
+        return self.JSON.dump(self)
+
+
+@dataclass(frozen=True)
+class Session:
+    """A successful login: the user, its access token, and a device token for later logins."""
+
+    user: Agent | Customer
+    token: str
+    expires_at: int
+    device_token: str
+
+    JSON: ClassVar[Shape] = Shape(
+        user=Out(),
+        token=Out(schema={"description": "Send as `Authorization: Bearer <token>`."}),
+        token_type=Const("Bearer"),
+        expires_at=Out(schema={"description": "Unix time"}),
+        device_token=Out(
+            schema={"description": "Keep it on this device and send it with later logins of this username."}
+        ),
+    )
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.JSON.dump(self)
 
 
 class Rule(enum.Enum):

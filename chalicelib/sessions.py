@@ -8,13 +8,12 @@ logout only start and end the session; an active chat stays active.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
 from chalicelib import keys, throttling
 from chalicelib.auth import device_id, hash_password, issue_device_token, issue_token, needs_rehash, verify_password
 from chalicelib.config import Settings
 from chalicelib.errors import TooManyRequests, Unauthorized
-from chalicelib.models import ONLINE, Agent, Customer, Principal
+from chalicelib.models import ONLINE, Agent, Customer, Principal, Session
 from chalicelib.store import Store
 from chalicelib.store.throttle import Counter
 from chalicelib.throttling import Window
@@ -22,23 +21,6 @@ from chalicelib.throttling import Window
 BAD_CREDENTIALS = "wrong username or password"
 USER, SOURCE, DEVICE = "user", "source", "device"
 CONFLICT_RETRIES = 3
-
-
-@dataclass(frozen=True)
-class Session:
-    user: Agent | Customer
-    token: str
-    expires_at: int
-    device_token: str
-
-    def to_dict(self) -> dict:
-        return {
-            "user": self.user.to_dict(),
-            "token": self.token,
-            "token_type": "Bearer",
-            "expires_at": self.expires_at,
-            "device_token": self.device_token,
-        }
 
 
 def login(

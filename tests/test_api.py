@@ -4,6 +4,8 @@ import json
 
 import pytest
 
+from chalicelib.config import get_settings
+from chalicelib.inputs import body_limit
 from tests import invariants
 
 # -- login ------------------------------------------------------------------
@@ -357,10 +359,13 @@ def test_unsupported_content_type_is_a_415_in_the_standard_shape(api):
 
 
 def test_oversized_body_is_a_413(api, chat):
+    settings = get_settings()
+    limit = body_limit(settings.max_message_chars, settings.max_body_bytes)
+    padding = "y" * (limit - len("text_message=x&padding=") + 1)
     reply = api.request(
-        "POST", "/customer/1/chat/send", token=chat["customer"], form={"text_message": "x", "padding": "y" * 20_000}
+        "POST", "/customer/1/chat/send", token=chat["customer"], form={"text_message": "x", "padding": padding}
     )
-    assert reply.status == 413
+    assert reply.status == 413 and reply.error["code"] == "body_too_large"
 
 
 def test_malformed_json_is_a_400(api):

@@ -1,6 +1,10 @@
 """Every authenticated route against every kind of bad credential (moto).
 
-Each case must get 401 or 403 and leave the data exactly as it was.
+Each case must get 401 or 403 and leave the data exactly as it was. The routes
+come from the app itself (each view declared with ``route`` carries its
+``role``), so a new authenticated route is in the matrix as soon as it exists;
+it needs a sample input below, or ``test_every_authenticated_route_has_a_sample``
+fails.
 """
 
 import base64
@@ -10,23 +14,53 @@ import time
 import jwt
 import pytest
 
+from app import app
 from chalicelib.auth import ISSUER, issue_token
 from chalicelib.config import get_settings
 from tests import invariants
 
-# (method, path, role, owner id, form) for every route that needs a token.
+OWNER = 1
+
+# A valid input for each authenticated route, as its owner would send it in the world below.
+SAMPLES = {
+    ("GET", "/agent/{agent_id}/chat/active"): None,
+    ("GET", "/agent/{agent_id}/chat"): {"customer_id": 1},
+    ("POST", "/agent/{agent_id}/chat/send"): {"RecipientID": 1, "text_message": "x"},
+    ("POST", "/agent/{agent_id}/chat/resolve"): {"customer_id": 1},
+    ("PUT", "/agent/{agent_id}/logout"): None,
+    ("POST", "/customer/{customer_id}/chat/initiate"): None,
+    ("GET", "/customer/{customer_id}/chat"): None,
+    ("POST", "/customer/{customer_id}/chat/send"): {"text_message": "x"},
+    ("PUT", "/customer/{customer_id}/logout"): None,
+}
+
+# (method, path template, role) of every route of the app that needs a token.
+AUTHENTICATED = [
+    (method, path, entry.view_function.role)
+    for path, methods in app.routes.items()
+    for method, entry in methods.items()
+    if getattr(entry.view_function, "role", None)
+]
+# (method, concrete path, role, owner id, sample input); a route without a sample fails in the test below.
 ROUTES = [
-    ("GET", "/agent/1/chat/active", "agent", 1, None),
-    ("GET", "/agent/1/chat", "agent", 1, {"customer_id": 1}),
-    ("POST", "/agent/1/chat/send", "agent", 1, {"RecipientID": 1, "text_message": "x"}),
-    ("POST", "/agent/1/chat/resolve", "agent", 1, {"customer_id": 1}),
-    ("PUT", "/agent/1/logout", "agent", 1, None),
-    ("POST", "/customer/1/chat/initiate", "customer", 1, None),
-    ("GET", "/customer/1/chat", "customer", 1, None),
-    ("POST", "/customer/1/chat/send", "customer", 1, {"text_message": "x"}),
-    ("PUT", "/customer/1/logout", "customer", 1, None),
+    (method, path.replace(f"{{{role}_id}}", str(OWNER)), role, OWNER, SAMPLES.get((method, path)))
+    for method, path, role in AUTHENTICATED
 ]
 IDS = [f"{method} {path}" for method, path, *_ in ROUTES]
+
+
+def test_every_authenticated_route_has_a_sample():
+    assert len(AUTHENTICATED) >= 9
+    missing = [(method, path) for method, path, _ in AUTHENTICATED if (method, path) not in SAMPLES]
+    assert not missing, f"add a sample input to SAMPLES for {missing}"
+    assert set(SAMPLES) == {(method, path) for method, path, _ in AUTHENTICATED}, "a sample for a route that is gone"
+
+
+def test_every_route_declares_whether_it_needs_a_token():
+    for path, methods in app.routes.items():
+        for method, entry in methods.items():
+            if method != "OPTIONS":
+                assert hasattr(entry.view_function, "role"), f"{method} {path} is not declared with route()"
 
 
 @pytest.fixture
@@ -56,6 +90,13 @@ def unchanged(before):
     after = invariants.snapshot()
     assert after == before
     invariants.check(after)
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=IDS)
+def test_the_owners_token_is_accepted(api, world, route):
+    """The control: with the right token the sample passes authentication, so each 401/403 below is the token's."""
+    reply = call(api, route, token=world[route[2]])
+    assert reply.status not in (400, 401, 403), (route, reply.body)
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=IDS)

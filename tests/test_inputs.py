@@ -3,7 +3,7 @@
 import pytest
 
 from chalicelib.errors import InvalidInput, PayloadTooLarge
-from chalicelib.inputs import Params, idempotency_key, parse_body, parse_id
+from chalicelib.inputs import Params, body_limit, idempotency_key, parse_body, parse_id
 
 FORM = "application/x-www-form-urlencoded"
 
@@ -96,3 +96,35 @@ def test_idempotency_key_format():
     for bad in ("", "has space", "x" * 129, "semi;colon"):
         with pytest.raises(InvalidInput):
             idempotency_key(bad)
+
+
+def test_the_body_limit_fits_the_longest_message_in_its_costliest_encoding():
+    assert body_limit(4000, 16 * 1024) >= 12 * 4000 + len('{"text_message": ""}')
+    assert body_limit(10, 16 * 1024) == 16 * 1024  # MAX_BODY_BYTES only ever raises it
+
+
+def test_deep_json_is_malformed_whether_or_not_it_recurses():
+    for body in ("[" * 1000 + "]" * 1000, '{"a": ' + "[" * 40 + "]" * 40 + "}"):
+        with pytest.raises(InvalidInput) as error:
+            parse_body("application/json", body.encode(), 100_000)
+        assert error.value.code == "malformed_body"
+
+
+def test_invalid_utf8_escapes_in_form_values_name_the_field():
+    with pytest.raises(InvalidInput) as error:
+        parse_body(FORM, b"text_message=%ff%fe", 1024)
+    assert error.value.field == "text_message"
+    assert parse_body(FORM, b"text_message=%EF%BF%BD", 1024) == {"text_message": "\ufffd"}  # a real U+FFFD
+
+
+def test_a_replacement_character_in_the_query_is_refused():
+    with pytest.raises(InvalidInput) as error:
+        Params({"text_message": "\ufffd\ufffd"}, {})
+    assert error.value.field == "text_message"
+
+
+def test_limit_names_its_own_range():
+    assert Params(None, {"limit": "500"}).limit("limit", 50) == 500
+    for value in ("0", "501"):
+        with pytest.raises(InvalidInput, match="between 1 and 500"):
+            Params(None, {"limit": value}).limit("limit", 50)

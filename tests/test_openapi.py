@@ -1,35 +1,89 @@
-"""The published contract: valid OpenAPI 3.1, in step with the routes and with the committed file."""
+"""The published contract: valid OpenAPI 3.1, in step with the routes, the committed file and the JSON served."""
 
 import pytest
+from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
 from app import app
+from chalicelib.config import load_settings
 from chalicelib.openapi import build
+from chalicelib.routes.payloads import DOCUMENTED_MAX_MESSAGE_CHARS, DOCUMENTED_PAGE_SIZE
 from tools import openapi as writer
+from tools.openapi import document
 
 
 def test_the_document_is_valid_openapi_3_1():
-    document = build()
-    assert document["openapi"].startswith("3.1")
-    validate(document)
+    assert document()["openapi"].startswith("3.1")
+    validate(document())
 
 
 def test_every_route_is_documented_and_every_documented_route_exists():
     routes = {(path, method.lower()) for path, methods in app.routes.items() for method in methods}
     documented = {
         (path, method)
-        for path, item in build()["paths"].items()
+        for path, item in document()["paths"].items()
         for method in item
         if method in ("get", "post", "put", "delete", "patch", "options")
     }
     assert routes == documented
 
 
+def test_a_route_not_declared_with_the_route_helper_stops_the_build():
+    def undeclared():
+        return {}
+
+    entry = type("Entry", (), {"view_function": staticmethod(undeclared)})()
+    with pytest.raises(ValueError, match="not declared"):
+        build({"/new": {"GET": entry}})
+
+
 def test_the_committed_openapi_json_is_up_to_date():
     assert writer.PATH.read_text() == writer.render(), "run `make openapi` and commit openapi.json"
+
+
+def test_the_documented_defaults_are_the_settings_defaults(monkeypatch):
+    for name in ("MAX_MESSAGE_CHARS", "HISTORY_PAGE_SIZE"):
+        monkeypatch.delenv(name, raising=False)
+    settings = load_settings()
+    assert (settings.max_message_chars, settings.history_page_size) == (
+        DOCUMENTED_MAX_MESSAGE_CHARS,
+        DOCUMENTED_PAGE_SIZE,
+    )
 
 
 @pytest.mark.parametrize("engine", ["moto"], indirect=True)
 def test_the_document_is_served(api):
     reply = api.request("GET", "/openapi.json")
-    assert reply.status == 200 and reply.body == build()
+    assert reply.status == 200 and reply.body == document()
+
+
+def conforms(method, template, reply):
+    """``reply``'s body validates against the document's schema for its status."""
+    doc = document()
+    schema = doc["paths"][template][method.lower()]["responses"][str(reply.status)]["content"]["application/json"]
+    validator = Draft202012Validator({**schema["schema"], "components": doc["components"]})
+    errors = [e.message for e in validator.iter_errors(reply.body)]
+    assert not errors, (method, template, reply.status, reply.body, errors)
+    return reply
+
+
+@pytest.mark.parametrize("engine", ["moto"], indirect=True)
+def test_the_json_of_every_route_validates_against_its_generated_schema(api):
+    agent = conforms("POST", "/agent/login", api.login("agent", 1)).body["token"]
+    customer = conforms("POST", "/customer/login", api.login("customer", 1)).body["token"]
+    conforms("POST", "/customer/login", api.login("customer", 1, password="wrong"))  # 401, the Error shape
+    channel = conforms("POST", "/customer/{customer_id}/chat/initiate", api.initiate(1, customer)).body
+    conforms("POST", "/customer/{customer_id}/chat/initiate", api.initiate(1, customer))  # 409 with details
+    conforms("POST", "/customer/{customer_id}/chat/send", api.customer_send(1, customer, "halo"))
+    key = {"Idempotency-Key": "k-1"}
+    conforms("POST", "/agent/{agent_id}/chat/send", api.agent_send(1, agent, 1, "hi", headers=key))
+    conforms("POST", "/agent/{agent_id}/chat/send", api.agent_send(1, agent, 1, "hi", headers=key))  # 200 replay
+    conforms("POST", "/agent/{agent_id}/chat/send", api.agent_send(1, agent, 1, ""))  # 400 with field
+    history = {"channel_id": channel["channel_id"], "limit": 1}
+    page = api.request("GET", "/agent/1/chat", token=agent, query=history)
+    assert conforms("GET", "/agent/{agent_id}/chat", page).body["next_cursor"]
+    conforms("GET", "/customer/{customer_id}/chat", api.request("GET", "/customer/1/chat", token=customer))
+    conforms("GET", "/agent/{agent_id}/chat/active", api.active(1, agent))
+    conforms("POST", "/agent/{agent_id}/chat/resolve", api.resolve(1, agent, 1))
+    conforms("PUT", "/customer/{customer_id}/logout", api.logout("customer", 1, customer))
+    conforms("PUT", "/agent/{agent_id}/logout", api.logout("agent", 1, agent))

@@ -227,3 +227,85 @@ def test_json_of_the_wrong_type_is_a_400_naming_the_field(api, value):
     customer = api.token("customer", 1)
     reply = api.request("POST", "/customer/1/chat/send", token=customer, json_body={"text_message": value})
     assert reply.status == 400 and reply.error["field"] == "text_message"
+
+
+# -- input hardening (issue 15) -------------------------------------------------
+
+DEEP = "[" * 1000 + "]" * 1000
+BODY_ROUTES = [
+    ("POST", "/agent/login", None),
+    ("POST", "/customer/login", None),
+    ("GET", "/agent/1/chat", "agent"),
+    ("POST", "/agent/1/chat/send", "agent"),
+    ("POST", "/agent/1/chat/resolve", "agent"),
+    ("PUT", "/agent/1/logout", "agent"),
+    ("POST", "/customer/1/chat/initiate", "customer"),
+    ("GET", "/customer/1/chat", "customer"),
+    ("POST", "/customer/1/chat/send", "customer"),
+    ("PUT", "/customer/1/logout", "customer"),
+]
+
+
+@pytest.mark.parametrize("method, path, role", BODY_ROUTES, ids=[f"{m} {p}" for m, p, _ in BODY_ROUTES])
+@pytest.mark.parametrize("body", [DEEP, '{"text_message": "x", "padding": ' + DEEP + "}"], ids=["array", "in-object"])
+def test_deeply_nested_json_is_a_400_on_every_route_that_reads_a_body(api, method, path, role, body):
+    token = api.token(role, 1) if role else None
+    reply = api.request(method, path, token=token, body=body, headers={"Content-Type": "application/json"})
+    assert reply.status == 400 and reply.error["code"] == "malformed_body"
+
+
+@pytest.mark.parametrize("role, user", [("agent", "annasianna"), ("customer", "daungugur")])
+def test_credentials_in_the_query_string_are_refused(api, role, user):
+    reply = api.request("POST", f"/{role}/login", query={"username": user, "password": "strongpass1"})
+    assert reply.status == 400 and reply.error["field"] == "username"
+    assert "query" in reply.error["message"]
+    password_only = api.request("POST", f"/{role}/login", query={"password": "strongpass1"}, form={"username": user})
+    assert password_only.status == 400 and password_only.error["field"] == "password"
+
+
+def test_invalid_utf8_in_a_form_value_is_a_400(api, chat):
+    reply = api.request(
+        "POST",
+        "/customer/1/chat/send",
+        token=chat["customer"],
+        body="text_message=%ff%fe",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert reply.status == 400 and reply.error["field"] == "text_message"
+    assert invariants.snapshot()["messages"] == []
+
+
+def test_invalid_utf8_in_a_query_value_is_a_400(api, chat):
+    reply = api.request("POST", "/customer/1/chat/send?text_message=%ff%fe", token=chat["customer"])
+    assert reply.status == 400 and reply.error["field"] == "text_message"
+    assert invariants.snapshot()["messages"] == []
+
+
+def test_a_message_at_the_limit_fits_in_every_encoding(api, chat):
+    text = "\U0001f600" * get_settings().max_message_chars  # the worst case: 12 bytes a character
+    escaped = '{"text_message": "' + "\\ud83d\\ude00" * get_settings().max_message_chars + '"}'
+    json_reply = api.request(
+        "POST",
+        "/customer/1/chat/send",
+        token=chat["customer"],
+        body=escaped,
+        headers={"Content-Type": "application/json"},
+    )
+    assert json_reply.status == 201, json_reply.body
+    form_reply = api.request("POST", "/customer/1/chat/send", token=chat["customer"], form={"text_message": text})
+    assert form_reply.status == 201, form_reply.body
+    accented = '{"text_message": "' + "\\u00e9" * get_settings().max_message_chars + '"}'
+    reply = api.request(
+        "POST",
+        "/customer/1/chat/send",
+        token=chat["customer"],
+        body=accented,
+        headers={"Content-Type": "application/json"},
+    )
+    assert reply.status == 201 and reply.body["text"] == "é" * get_settings().max_message_chars
+
+
+def test_limit_out_of_range_names_the_routes_own_maximum(api, chat):
+    reply = api.request("GET", "/customer/1/chat", token=chat["customer"], query={"limit": 0})
+    assert reply.status == 400 and reply.error["field"] == "limit"
+    assert reply.error["message"] == "limit must be between 1 and 500"

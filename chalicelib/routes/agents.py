@@ -4,89 +4,90 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from chalicelib import channels, inputs, messages, sessions
+from chalicelib import channels, messages, sessions
 from chalicelib.config import get_settings
 from chalicelib.errors import InvalidInput
 from chalicelib.keys import AGENT
-from chalicelib.routes import common
-from chalicelib.routes.common import (
-    CONTENT_TYPES,
-    api_view,
-    authenticate,
-    current_request,
-    json,
-    params,
+from chalicelib.models import Channel, HistoryPage, Message, Principal, Session
+from chalicelib.routes.common import current_request, reply, route, source_address
+from chalicelib.routes.payloads import (
+    ActiveChats,
+    AgentHistoryInput,
+    AgentSendInput,
+    LoggedOut,
+    LoginInput,
+    NoInput,
+    ResolveInput,
 )
 from chalicelib.store import get_store
 
 bp = Blueprint(__name__)
 
-
-@bp.route("/agent/login", methods=["POST"], content_types=CONTENT_TYPES)
-@api_view
-def login() -> Response:
-    return common.login(AGENT)
+LOGIN_ERRORS = (400, 401, 413, 415, 429, 503)
+REPLAYED = (200, Message, "A repeat with the same Idempotency-Key: the first message; nothing stored.")
 
 
-@bp.route("/agent/{agent_id}/chat/active", methods=["GET"], content_types=CONTENT_TYPES)
-@api_view
-def active_chats(agent_id: str) -> Response:
-    principal = authenticate(current_request(), AGENT, agent_id)
-    chats = channels.active_chats(get_store(), principal)
-    return json({"agent_id": principal.user_id, "channels": [c.to_dict() for c in chats]})
+@route(bp, "POST", "/agent/login", body=LoginInput, ok=(200, Session, "Logged in."), errors=LOGIN_ERRORS)
+def login(fields: LoginInput) -> Response:
+    """Agent login: goes online"""
+    source = source_address(current_request())
+    session = sessions.login(
+        get_store(), get_settings(), AGENT, fields.username, fields.password, source, device_token=fields.device_token
+    )
+    return reply(session)
 
 
-@bp.route("/agent/{agent_id}/chat", methods=["GET"], content_types=CONTENT_TYPES)
-@api_view
-def history(agent_id: str) -> Response:
-    principal = authenticate(current_request(), AGENT, agent_id)
-    fields = params(current_request())
-    claimed_agent = fields.id("agent_id", required=False)
-    if claimed_agent is not None and claimed_agent != principal.user_id:
+@route(bp, "GET", "/agent/{agent_id}/chat/active", role=AGENT, ok=(200, ActiveChats, "Oldest first."))
+def active_chats(caller: Principal) -> Response:
+    """The agent's active chats"""
+    return reply(ActiveChats(caller.user_id, channels.active_chats(get_store(), caller)))
+
+
+@route(
+    bp, "GET", "/agent/{agent_id}/chat", role=AGENT, query=AgentHistoryInput,
+    ok=(200, HistoryPage, "One page of messages."), errors=(404, 409),
+)  # fmt: skip
+def history(caller: Principal, fields: AgentHistoryInput) -> Response:
+    """History of one of the agent's chats (by channel, or a customer's active chat)"""
+    if fields.agent_id is not None and fields.agent_id != caller.user_id:
         raise InvalidInput("agent_id does not match the path", field="agent_id")
-    channel_id, customer_id = fields.sortable_id("channel_id"), fields.id("customer_id", required=False)
     page = channels.history(
         get_store(),
-        principal,
-        channel_id=channel_id,
-        customer_id=customer_id,
-        limit=fields.limit("limit", get_settings().history_page_size, 500),
-        after=fields.sortable_id("cursor"),
+        caller,
+        channel_id=fields.channel_id,
+        customer_id=fields.customer_id,
+        limit=fields.limit,
+        after=fields.cursor,
     )
-    return json(page.to_dict())
+    return reply(page)
 
 
-@bp.route("/agent/{agent_id}/chat/send", methods=["POST"], content_types=CONTENT_TYPES)
-@api_view
-def send(agent_id: str) -> Response:
-    request = current_request()
-    principal = authenticate(request, AGENT, agent_id)
-    fields = params(request)
+@route(
+    bp, "POST", "/agent/{agent_id}/chat/send", role=AGENT, body=AgentSendInput,
+    ok=(201, Message, "Stored."), also=(REPLAYED,), errors=(404, 409),
+)  # fmt: skip
+def send(caller: Principal, fields: AgentSendInput) -> Response:
+    """Send to a customer in the agent's chat"""
     message, created = messages.send(
-        get_store(),
-        principal,
-        customer_id=fields.id("RecipientID"),
-        text=fields.text("text_message", get_settings().max_message_chars),
-        idempotency_key=inputs.idempotency_key(request.headers.get("idempotency-key")),
+        get_store(), caller, customer_id=fields.customer_id, text=fields.text, idempotency_key=fields.idempotency_key
     )
-    return json(message.to_dict(), 201 if created else 200)
+    return reply(message, 201 if created else 200)
 
 
-@bp.route("/agent/{agent_id}/chat/resolve", methods=["POST"], content_types=CONTENT_TYPES)
-@api_view
-def resolve(agent_id: str) -> Response:
-    principal = authenticate(current_request(), AGENT, agent_id)
-    fields = params(current_request())
-    channel_id, customer_id = fields.sortable_id("channel_id"), fields.id("customer_id", required=False)
-    if channel_id is None and customer_id is None:
-        raise InvalidInput("customer_id is required", field="customer_id")
-    channel = channels.resolve(get_store(), principal, customer_id=customer_id, channel_id=channel_id)
-    return json(channel.to_dict())
+@route(
+    bp, "POST", "/agent/{agent_id}/chat/resolve", role=AGENT, body=ResolveInput,
+    ok=(200, Channel, "Resolved."), errors=(404, 409),
+)  # fmt: skip
+def resolve(caller: Principal, fields: ResolveInput) -> Response:
+    """Resolve one of the agent's chats"""
+    channel = channels.resolve(get_store(), caller, customer_id=fields.customer_id, channel_id=fields.channel_id)
+    return reply(channel)
 
 
-@bp.route("/agent/{agent_id}/logout", methods=["PUT"], content_types=CONTENT_TYPES)
-@api_view
-def logout(agent_id: str) -> Response:
-    principal = authenticate(current_request(), AGENT, agent_id)
-    sessions.logout(get_store(), principal)
-    return json({"logged_out": True, "id": principal.user_id, "role": AGENT, "status": "offline"})
+@route(
+    bp, "PUT", "/agent/{agent_id}/logout", role=AGENT, body=NoInput, ok=(200, LoggedOut, "Logged out."), errors=(404,)
+)
+def logout(caller: Principal, _fields: NoInput) -> Response:
+    """Agent logout: revokes the token, goes offline"""
+    sessions.logout(get_store(), caller)
+    return reply(LoggedOut(caller.user_id, AGENT, status="offline"))

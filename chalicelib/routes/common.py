@@ -1,9 +1,10 @@
-"""What every route shares: reading input, authenticating, and the one error mapping.
+"""What every route shares: declaring it, reading input, authenticating, and the one error mapping.
 
-``api_view`` wraps each view: a ``DomainError`` raised below it becomes a JSON
-error with the status from ``STATUS`` (the only place statuses are chosen).
-``standard_responses`` (registered as middleware in app.py) gives every
-response, Chalice's own errors included, the same error shape and headers.
+``route`` declares a view (see its docstring). ``api_view`` wraps each view: a
+``DomainError`` raised below it becomes a JSON error with the status from
+``STATUS`` (the only place statuses are chosen). ``standard_responses``
+(registered as middleware in app.py) gives every response, Chalice's own
+errors included, the same error shape and headers.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ import logging
 import re
 from collections.abc import Callable
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
-from chalice import Response
+from chalice import Blueprint, Response
 from chalice.app import Request
 
-from chalicelib import auth, inputs, sessions
+from chalicelib import auth, inputs, shapes
 from chalicelib.config import get_settings
 from chalicelib.errors import (
     Conflict,
@@ -33,7 +35,7 @@ from chalicelib.errors import (
     UnsupportedMediaType,
 )
 from chalicelib.models import Principal
-from chalicelib.store import get_store
+from chalicelib.routes.payloads import ErrorDetail, ErrorReply
 
 log = logging.getLogger(__name__)
 
@@ -63,17 +65,13 @@ SECURITY_HEADERS = {
 
 def error_response(error: DomainError) -> Response:
     status = next(code for cls, code in STATUS.items() if isinstance(error, cls))
-    body: dict[str, Any] = {"code": error.code, "message": error.message}
-    if error.field:
-        body["field"] = error.field
-    if error.details:
-        body["details"] = error.details
+    body = ErrorReply(ErrorDetail(error.code, error.message, error.field, error.details)).to_dict()
     headers = {"Content-Type": "application/json"}
     if isinstance(error, Unauthorized):
         headers["WWW-Authenticate"] = 'Bearer realm="agent-allocation"'
     if error.retry_after is not None:
         headers["Retry-After"] = str(error.retry_after)
-    return Response(body={"error": body}, status_code=status, headers=headers)
+    return Response(body=body, status_code=status, headers=headers)
 
 
 def api_view(view: Callable[..., Any]) -> Callable[..., Response]:
@@ -121,7 +119,7 @@ def standard_responses(event: Request, get_response: Callable[[Request], Respons
     body = response.body
     if isinstance(body, dict) and set(body) == {"Code", "Message"}:
         code = re.sub(r"(?<!^)(?=[A-Z])", "_", str(body["Code"])).lower().removesuffix("_error")
-        response.body = {"error": {"code": code, "message": body["Message"]}}
+        response.body = ErrorReply(ErrorDetail(code, str(body["Message"]))).to_dict()
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     return response
@@ -159,29 +157,20 @@ def json(body: Any, status: int = 200) -> Response:
     return Response(body=body, status_code=status, headers={"Content-Type": "application/json"})
 
 
-def params(request: Request) -> inputs.Params:
-    """The request's query parameters and body fields, merged and size-checked."""
-    content_type = request.headers.get("content-type", "application/json")
-    body = request.raw_body or b""
-    fields = inputs.parse_body(content_type, body, get_settings().max_body_bytes)
-    query = dict(request.query_params) if request.query_params else {}
-    return inputs.Params(query, fields)
-
-
 def source_address(request: Request) -> str | None:
     """The caller's address as API Gateway saw it (never a client-set header)."""
     identity = (request.context or {}).get("identity") or {}
     return identity.get("sourceIp") or None
 
 
-def login(role: str) -> Response:
-    """The login route of ``role``: check the credentials, answer the session."""
-    request = current_request()
-    fields = params(request)
-    session = sessions.login(
-        get_store(), get_settings(), role, fields.username(), fields.password(), source_address(request)
-    )
-    return json(session.to_dict())
+def read_fields(cls: type[Any], request: Request) -> Any:
+    """The request's query parameters, body fields and headers, size-checked and parsed into ``cls``."""
+    settings = get_settings()
+    content_type = request.headers.get("content-type", "application/json")
+    limit = inputs.body_limit(settings.max_message_chars, settings.max_body_bytes)
+    body = inputs.parse_body(content_type, request.raw_body or b"", limit)
+    query = dict(request.query_params) if request.query_params else {}
+    return shapes.read_input(cls, inputs.Params(query, body), request.headers, settings)
 
 
 def authenticate(request: Request, role: str, path_id: str) -> Principal:
@@ -199,3 +188,91 @@ def authenticate(request: Request, role: str, path_id: str) -> Principal:
     user_id = inputs.parse_id(f"{role}_id", path_id)
     auth.authorize(principal, role, user_id)
     return principal
+
+
+# -- declaring a route ---------------------------------------------------------
+
+# A success answer: (status, reply class, description); a class of None is any JSON object.
+Answer = tuple[int, "type | None", str]
+AUTHENTICATED_ERRORS = (400, 401, 403, 413, 415, 503)
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    """What ``route`` declared; ``chalicelib.openapi`` documents the route from it."""
+
+    method: str
+    path: str
+    role: str | None
+    fields: type | None
+    fields_in: str  # "body" or "query": where the document lists the fields
+    ok: Answer
+    also: tuple[Answer, ...]
+    errors: tuple[int, ...]
+    summary: str
+
+
+def route(
+    bp: Blueprint,
+    method: str,
+    path: str,
+    *,
+    ok: Answer,
+    role: str | None = None,
+    body: type | None = None,
+    query: type | None = None,
+    also: tuple[Answer, ...] = (),
+    errors: tuple[int, ...] = (),
+) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
+    """Declare a view of ``bp``: ``@route(bp, "POST", "/agent/{agent_id}/chat/resolve", role=AGENT, ...)``.
+
+    The route accepts JSON and form values, and its domain errors become JSON
+    errors (``api_view``). With a ``role``, the caller must hold a valid token
+    of the path's user (``{<role>_id}``): the view's first argument is that
+    ``Principal``. With an input class (``body=`` or ``query=``, only where the
+    document lists its fields: the route reads query and body alike), the next
+    argument is the parsed input. ``ok``/``also`` are the success answers and
+    ``errors`` the statuses the route adds to the authenticated ones; the
+    view's docstring is its summary. The view is marked with ``role`` and
+    ``spec`` for the tests and the OpenAPI document.
+    """
+    if role is not None and f"{{{role}_id}}" not in path:
+        raise ValueError(f"{path}: a route for role {role!r} needs {{{role}_id}} in its path")
+    fields = body or query
+
+    def declare(view: Callable[..., Response]) -> Callable[..., Response]:
+        if not view.__doc__:
+            raise ValueError(f"{path}: the view needs a docstring (its summary in the API document)")
+
+        @functools.wraps(view)
+        def handler(**path_ids: str) -> Response:
+            request = current_request()
+            args: list[Any] = []
+            if role is not None:
+                args.append(authenticate(request, role, path_ids[f"{role}_id"]))
+            if fields is not None:
+                args.append(read_fields(fields, request))
+            return view(*args)
+
+        wrapped: Any = api_view(handler)
+        wrapped.role = role
+        wrapped.spec = RouteSpec(
+            method=method,
+            path=path,
+            role=role,
+            fields=fields,
+            fields_in="query" if query else "body",
+            ok=ok,
+            also=also,
+            errors=(AUTHENTICATED_ERRORS if role else ()) + errors,
+            summary=view.__doc__.strip().splitlines()[0],
+        )
+        bp.route(path, methods=[method], content_types=CONTENT_TYPES)(wrapped)
+        return wrapped
+
+    return declare
+
+
+def reply(value: Any, status: int = 200) -> Response:
+    """A declared reply (a value with a ``JSON`` shape) as the response."""
+    return json(value.to_dict(), status)

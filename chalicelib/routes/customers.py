@@ -4,73 +4,75 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from chalicelib import channels, inputs, messages, sessions
+from chalicelib import channels, messages, sessions
 from chalicelib.config import get_settings
 from chalicelib.keys import CUSTOMER
-from chalicelib.routes import common
-from chalicelib.routes.common import (
-    CONTENT_TYPES,
-    api_view,
-    authenticate,
-    current_request,
-    json,
-    params,
+from chalicelib.models import Channel, HistoryPage, Message, Principal, Session
+from chalicelib.routes.agents import LOGIN_ERRORS, REPLAYED
+from chalicelib.routes.common import current_request, reply, route, source_address
+from chalicelib.routes.payloads import (
+    CustomerHistoryInput,
+    CustomerSendInput,
+    LoggedOut,
+    LoginInput,
+    NoInput,
 )
 from chalicelib.store import get_store
 
 bp = Blueprint(__name__)
 
 
-@bp.route("/customer/login", methods=["POST"], content_types=CONTENT_TYPES)
-@api_view
-def login() -> Response:
-    return common.login(CUSTOMER)
+@route(bp, "POST", "/customer/login", body=LoginInput, ok=(200, Session, "Logged in."), errors=LOGIN_ERRORS)
+def login(fields: LoginInput) -> Response:
+    """Customer login"""
+    source = source_address(current_request())
+    session = sessions.login(
+        get_store(),
+        get_settings(),
+        CUSTOMER,
+        fields.username,
+        fields.password,
+        source,
+        device_token=fields.device_token,
+    )
+    return reply(session)
 
 
-@bp.route("/customer/{customer_id}/chat/initiate", methods=["POST"], content_types=CONTENT_TYPES)
-@api_view
-def initiate(customer_id: str) -> Response:
-    principal = authenticate(current_request(), CUSTOMER, customer_id)
-    params(current_request())  # no fields, but the body must still be well formed and small
-    channel = channels.initiate(get_store(), get_settings(), principal)
-    return json(channel.to_dict(), 201)
+@route(
+    bp, "POST", "/customer/{customer_id}/chat/initiate", role=CUSTOMER, body=NoInput,
+    ok=(201, Channel, "Assigned."), errors=(404, 409),
+)  # fmt: skip
+def initiate(caller: Principal, _fields: NoInput) -> Response:
+    """Open a chat; an agent is assigned"""
+    return reply(channels.initiate(get_store(), get_settings(), caller), 201)
 
 
-@bp.route("/customer/{customer_id}/chat", methods=["GET"], content_types=CONTENT_TYPES)
-@api_view
-def history(customer_id: str) -> Response:
-    principal = authenticate(current_request(), CUSTOMER, customer_id)
-    fields = params(current_request())
+@route(
+    bp, "GET", "/customer/{customer_id}/chat", role=CUSTOMER, query=CustomerHistoryInput,
+    ok=(200, HistoryPage, "One page of messages."), errors=(404, 409),
+)  # fmt: skip
+def history(caller: Principal, fields: CustomerHistoryInput) -> Response:
+    """History of one of the customer's chats (default: the active one)"""
     page = channels.history(
-        get_store(),
-        principal,
-        channel_id=fields.sortable_id("channel_id"),
-        customer_id=None,
-        limit=fields.limit("limit", get_settings().history_page_size, 500),
-        after=fields.sortable_id("cursor"),
+        get_store(), caller, channel_id=fields.channel_id, customer_id=None, limit=fields.limit, after=fields.cursor
     )
-    return json(page.to_dict())
+    return reply(page)
 
 
-@bp.route("/customer/{customer_id}/chat/send", methods=["POST"], content_types=CONTENT_TYPES)
-@api_view
-def send(customer_id: str) -> Response:
-    request = current_request()
-    principal = authenticate(request, CUSTOMER, customer_id)
-    fields = params(request)
+@route(
+    bp, "POST", "/customer/{customer_id}/chat/send", role=CUSTOMER, body=CustomerSendInput,
+    ok=(201, Message, "Stored."), also=(REPLAYED,), errors=(409,),
+)  # fmt: skip
+def send(caller: Principal, fields: CustomerSendInput) -> Response:
+    """Send in the customer's active chat"""
     message, created = messages.send(
-        get_store(),
-        principal,
-        customer_id=principal.user_id,
-        text=fields.text("text_message", get_settings().max_message_chars),
-        idempotency_key=inputs.idempotency_key(request.headers.get("idempotency-key")),
+        get_store(), caller, customer_id=caller.user_id, text=fields.text, idempotency_key=fields.idempotency_key
     )
-    return json(message.to_dict(), 201 if created else 200)
+    return reply(message, 201 if created else 200)
 
 
-@bp.route("/customer/{customer_id}/logout", methods=["PUT"], content_types=CONTENT_TYPES)
-@api_view
-def logout(customer_id: str) -> Response:
-    principal = authenticate(current_request(), CUSTOMER, customer_id)
-    sessions.logout(get_store(), principal)
-    return json({"logged_out": True, "id": principal.user_id, "role": CUSTOMER})
+@route(bp, "PUT", "/customer/{customer_id}/logout", role=CUSTOMER, body=NoInput, ok=(200, LoggedOut, "Logged out."))
+def logout(caller: Principal, _fields: NoInput) -> Response:
+    """Customer logout: revokes the token"""
+    sessions.logout(get_store(), caller)
+    return reply(LoggedOut(caller.user_id, CUSTOMER))

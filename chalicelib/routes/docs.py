@@ -7,17 +7,17 @@ from functools import cache
 from chalice import Blueprint, Response
 
 from chalicelib import openapi
-from chalicelib.routes.common import api_view, json
+from chalicelib.routes.common import json, route
 
 bp = Blueprint(__name__)
 
 
 @cache
 def _document() -> dict:
-    return openapi.build()
+    return openapi.build(bp.current_app.routes)
 
 
-@bp.route("/openapi.json", methods=["GET"])
-@api_view
+@route(bp, "GET", "/openapi.json", ok=(200, None, "OpenAPI 3.1"))
 def openapi_document() -> Response:
+    """This document"""
     return json(_document())
