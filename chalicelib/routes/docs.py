@@ -1,4 +1,4 @@
-"""The API contract, served at GET /openapi.json (no token needed)."""
+"""Routes without a token: the API contract (GET /openapi.json) and the health check (GET /health)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from functools import cache
 from chalice import Blueprint, Response
 
 from chalicelib import openapi
-from chalicelib.routes.common import json, route
+from chalicelib.routes.common import json, reply, route
+from chalicelib.routes.payloads import Health
+from chalicelib.store import get_store
 
 bp = Blueprint(__name__)
 
@@ -21,3 +23,10 @@ def _document() -> dict:
 def openapi_document() -> Response:
     """This document"""
     return json(_document())
+
+
+@route(bp, "GET", "/health", ok=(200, Health, "The store is reachable."), errors=(503,))
+def health() -> Response:
+    """Health check: 200 while the store answers, 503 otherwise"""
+    get_store().ping()
+    return reply(Health())

@@ -115,6 +115,16 @@ class CustomerHistoryInput:
 
 
 @dataclass(frozen=True)
+class Health:
+    status: str = "ok"
+
+    JSON: ClassVar[Shape] = Shape(status=Const("ok"))
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.JSON.dump(self)
+
+
+@dataclass(frozen=True)
 class ActiveChats:
     agent_id: int
     channels: list[Channel]

@@ -77,6 +77,10 @@ class Store:
             raise revoked()
         return values
 
+    def ping(self) -> None:
+        """One small read that proves the store answers; raises ``Unavailable`` otherwise."""
+        self.read(self.logins.ref("health", "probe"))
+
 
 @lru_cache(maxsize=1)
 def get_store() -> Store:
