@@ -7,13 +7,14 @@ boto3 clients nor the environment.
 
 from chalice import Chalice
 
-from chalicelib.routes import agents, customers, docs
+from chalicelib.routes import agents, customers, docs, supervisors
 from chalicelib.routes.common import preflight, standard_responses
 
 app = Chalice(app_name="agent-allocation")
 app.register_middleware(standard_responses, "http")
 app.register_blueprint(agents.bp)
 app.register_blueprint(customers.bp)
+app.register_blueprint(supervisors.bp)
 app.register_blueprint(docs.bp)
 
 # CORS preflight for every path, answered by the function itself (see

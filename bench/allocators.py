@@ -103,7 +103,7 @@ def naive(settings: Settings) -> Allocator:
     store = Store.for_settings(settings)
 
     def allocate(customer_id: int) -> int:
-        choice = choose_agent(store.agents.candidates(channels.CANDIDATES), settings.allocation_cap)
+        choice = choose_agent(store.load_index.candidates(channels.CANDIDATES), settings.allocation_cap)
         assert choice is not None
         _write_unconditionally(settings, customer_id, choice.agent.agent_id, choice.agent.active_count)
         return 0
@@ -132,7 +132,7 @@ def lock(settings: Settings) -> Allocator:
                 waits += 1
                 time.sleep(rng.uniform(0, min(0.05, 0.002 * 2 ** min(waits, 6))))
         try:
-            choice = choose_agent(store.agents.candidates(channels.CANDIDATES), settings.allocation_cap)
+            choice = choose_agent(store.load_index.candidates(channels.CANDIDATES), settings.allocation_cap)
             assert choice is not None
             _write_unconditionally(settings, customer_id, choice.agent.agent_id, choice.agent.active_count)
         finally:

@@ -15,9 +15,13 @@ def _exists(_current: object) -> Exception:
 def create_user(store: Store, role: str, user_id: int, username: str, password_hash: str) -> bool:
     """Create the user and its login in one transaction; ``False`` if either already exists."""
     now = keys.now_iso()
-    user: Item = (
-        store.agents.new(user_id, username, now) if role == keys.AGENT else store.customers.new(user_id, username, now)
-    )
+    user: Item
+    if role == keys.AGENT:
+        user = store.agents.new(user_id, username, now)
+    elif role == keys.SUPERVISOR:
+        user = store.supervisors.new(user_id, username, now)
+    else:
+        user = store.customers.new(user_id, username, now)
     login = store.logins.new(role, user_id, username, password_hash)
     try:
         store.transaction().add(user.failing_as(_exists), login.failing_as(_exists)).commit()

@@ -27,10 +27,11 @@ def choose_agent(
 ) -> Choice | None:
     """Pick an agent from ``candidates`` (any order); ``None`` if there are none.
 
+    Each agent's capacity is its own ``max_chats``, or ``cap`` where it has none.
     With ``rng``, ties are broken at random instead of by idle time.
     """
     online = [a for a in candidates if a.online]
-    below_cap = [a for a in online if a.active_count < cap]
+    below_cap = [a for a in online if a.active_count < a.capacity(cap)]
     if below_cap:
         pool, rule = below_cap, Rule.UNDER_CAP
     elif online:

@@ -7,12 +7,13 @@ import random
 import time
 from collections.abc import Callable
 
-from chalicelib import keys
+from chalicelib import clock, keys
 from chalicelib.allocation import choose_agent, with_overflow_proof
 from chalicelib.config import Settings
 from chalicelib.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
 from chalicelib.models import ACTIVE, RESOLVED, Channel, Choice, HistoryPage, Principal, Rule
 from chalicelib.store import Stale, Store
+from chalicelib.store.agent_expressions import Expired
 from chalicelib.store.transaction import stale
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ def initiate(
     rng = rng or random.Random()  # noqa: S311 - jitter and tie-breaks, not secrets
     cap = settings.allocation_cap
     for attempt in range(settings.allocation_max_attempts):
+        fresh_after = int(clock.now()) - settings.presence_timeout_seconds
         choice = _choose(store, cap, rng if attempt else None)
         channel = Channel(
             channel_id=keys.new_id(),
@@ -55,7 +57,12 @@ def initiate(
             created_at=keys.now_iso(),
         )
         try:
-            commit_assignment(store, principal, channel, choice, cap)
+            commit_assignment(store, principal, channel, choice, cap, fresh_after)
+        except Expired as expired:
+            # Online in the index, silent for too long: offline for allocation now, and for everyone.
+            log.info("agent %d missed its heartbeats; marking it offline", expired.agent_id)
+            store.agents.expire(expired.agent_id, fresh_after)
+            continue
         except Stale:
             log.info("allocation attempt %d lost a race for agent %d", attempt + 1, choice.agent.agent_id)
             sleep(rng.uniform(0, min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt)))
@@ -69,25 +76,27 @@ def initiate(
     )
 
 
-def commit_assignment(store: Store, principal: Principal, channel: Channel, choice: Choice, cap: int) -> None:
+def commit_assignment(
+    store: Store, principal: Principal, channel: Channel, choice: Choice, cap: int, fresh_after: int
+) -> None:
     """Create ``channel`` for the customer and count it on the chosen agent, in one transaction
     whose conditions prove the choice. Raises ``Conflict`` / ``NotFound`` (the customer),
     ``Unauthorized`` (token revoked), or ``Stale`` when the choice no longer holds."""
     store.transaction(principal, on_conflict=stale).add(
         store.channels.open(channel),
         store.customers.claim_active_chat(channel),
-        store.agents.take_slot(choice, cap, channel.created_at),
-        *store.agents.still_full(choice.must_be_full, cap),
+        store.agents.take_slot(choice, cap, channel.created_at, fresh_after),
+        *store.agents.still_full(choice.must_be_full, cap, fresh_after),
     ).commit()
 
 
 def _choose(store: Store, cap: int, rng: random.Random | None) -> Choice:
-    choice = choose_agent(store.agents.candidates(CANDIDATES), cap, rng)
+    choice = choose_agent(store.load_index.candidates(CANDIDATES), cap, rng)
     if choice is None:
         raise Unavailable("no agent exists to take the chat", code="no_agents", retry_after=30)
     if choice.rule is Rule.OVERFLOW:
         # Everyone read was full: read every online agent to prove it.
-        online = store.agents.online(MAX_OVERFLOW_CHECKS + 1)
+        online = store.load_index.online(MAX_OVERFLOW_CHECKS + 1)
         choice = choose_agent(online, cap, rng) or choice
         if choice.rule is Rule.OVERFLOW:
             choice = with_overflow_proof(choice, online, MAX_OVERFLOW_CHECKS)

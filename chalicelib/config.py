@@ -34,6 +34,8 @@ class Settings:
     token_ttl_seconds: int
     allocation_cap: int
     allocation_max_attempts: int
+    presence_timeout_seconds: int
+    presence_sweep_seconds: int
     agent_pool: str
     max_message_chars: int
     max_body_bytes: int
@@ -106,6 +108,8 @@ def load_settings() -> Settings:
         token_ttl_seconds=_env_int("TOKEN_TTL_SECONDS", 3600, 60, MAX_TOKEN_TTL_SECONDS),
         allocation_cap=_env_int("ALLOCATION_CAP", 2, 1, 1000),
         allocation_max_attempts=_env_int("ALLOCATION_MAX_ATTEMPTS", 6, 1, 50),
+        presence_timeout_seconds=_env_int("PRESENCE_TIMEOUT_SECONDS", 90, 5, 3600),
+        presence_sweep_seconds=_env_int("PRESENCE_SWEEP_SECONDS", 15, 1, 3600),
         agent_pool=_env("AGENT_POOL", "default"),
         max_message_chars=_env_int("MAX_MESSAGE_CHARS", 4000, 1, 100_000),
         max_body_bytes=_env_int("MAX_BODY_BYTES", 16 * 1024, 1024, 1024 * 1024),

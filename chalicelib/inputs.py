@@ -191,6 +191,28 @@ class Params:
             return default
         return parse_id(name, self._fields[name], maximum)
 
+    def choice(self, name: str, values: tuple[str, ...], *, required: bool, default: str | None = None) -> str | None:
+        """One of ``values``; ``default`` if absent (or 400 when ``required``)."""
+        if not self.has(name):
+            if required:
+                raise InvalidInput(f"{name} is required", field=name)
+            return default
+        value = self._string(name, required=True)
+        if value not in values:
+            raise InvalidInput(f"{name} must be one of: {', '.join(values)}", field=name)
+        return value
+
+    def number(self, name: str, minimum: int, maximum: int) -> int | None:
+        """An optional whole number from ``minimum`` to ``maximum`` (JSON number or decimal string)."""
+        if not self.has(name):
+            return None
+        value = self._fields[name]
+        if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 6:
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
+            raise InvalidInput(f"{name} must be a whole number from {minimum} to {maximum}", field=name)
+        return value
+
     def token(self, name: str) -> str | None:
         """An optional opaque token (printable ASCII, at most ``MAX_TOKEN_CHARS``)."""
         if not self.has(name):

@@ -20,7 +20,8 @@ from datetime import UTC, datetime
 
 AGENT = "agent"
 CUSTOMER = "customer"
-ROLES = (AGENT, CUSTOMER)
+SUPERVISOR = "supervisor"
+ROLES = (AGENT, CUSTOMER, SUPERVISOR)
 
 CHANNEL_SK = "channel"
 MESSAGE_SK_PREFIX = "msg#"

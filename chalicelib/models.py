@@ -9,16 +9,24 @@ Secrets such as password hashes live only in ``Credentials``, which has none.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from chalicelib.shapes import Const, Out, Shape
 
 ONLINE = "online"
+AWAY = "away"  # keeps its chats, gets no new ones
 OFFLINE = "offline"
+AGENT_STATUSES = (ONLINE, AWAY, OFFLINE)
 ACTIVE = "active"
 RESOLVED = "resolved"
 TIMESTAMP = {"description": "UTC, ISO 8601 with milliseconds", "examples": ["2026-11-24T05:58:47.381Z"]}
+
+
+def iso_seconds(epoch: float) -> str:
+    """Epoch seconds as UTC ISO 8601 with milliseconds, like every time the API shows."""
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)
@@ -46,13 +54,23 @@ class Agent:
     status: str
     active_count: int
     last_assigned_at: str = ""
+    max_chats: int = 2  # its own capacity (the default ALLOCATION_CAP unless a supervisor set one)
+    last_seen: str | None = None  # the last heartbeat (or login)
+    sessions: int = 0  # live logins
+    # Kept for the store's conditions, not shown: the session entries and their version, last_seen in epoch seconds.
+    session_entries: frozenset[str] = field(default=frozenset(), compare=False)
+    session_version: int = field(default=0, compare=False)
+    last_seen_epoch: int | None = field(default=None, compare=False)
 
     JSON: ClassVar[Shape] = Shape(
         id=Out("agent_id"),
         username=Out(),
         role=Const("agent"),
-        status=Out(schema={"enum": [ONLINE, OFFLINE]}),
+        status=Out(schema={"enum": list(AGENT_STATUSES)}),
         active_chats=Out("active_count", schema={"minimum": 0}),
+        max_chats=Out(schema={"minimum": 0, "description": "Its capacity: new chats only below it."}),
+        last_seen=Out(schema={"description": "The last heartbeat or login (UTC, ISO 8601)."}),
+        sessions=Out(schema={"minimum": 0, "description": "Logins not yet ended or expired."}),
     )
 
     @property
@@ -71,10 +89,14 @@ class AgentLoad:
     status: str
     active_count: int
     last_assigned_at: str = ""
+    max_chats: int | None = None  # None: the default capacity
 
     @property
     def online(self) -> bool:
         return self.status == ONLINE
+
+    def capacity(self, default: int) -> int:
+        return self.max_chats if self.max_chats is not None else default
 
 
 @dataclass(frozen=True)
@@ -101,6 +123,17 @@ class Customer:
     JSON: ClassVar[Shape] = Shape(
         id=Out("customer_id"), username=Out(), role=Const("customer"), active_channel_id=Out()
     )
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.JSON.dump(self)
+
+
+@dataclass(frozen=True)
+class Supervisor:
+    supervisor_id: int
+    username: str
+
+    JSON: ClassVar[Shape] = Shape(id=Out("supervisor_id"), username=Out(), role=Const("supervisor"))
 
     def to_dict(self) -> dict[str, Any]:
         return self.JSON.dump(self)
@@ -170,7 +203,7 @@ class HistoryPage:
 class Session:
     """A successful login: the user, its access token, and a device token for later logins."""
 
-    user: Agent | Customer
+    user: Agent | Customer | Supervisor
     token: str
     expires_at: int
     device_token: str

@@ -13,6 +13,7 @@ invalid).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -103,9 +104,10 @@ def _operation(spec: RouteSpec, components: _Components) -> dict[str, Any]:
     return operation
 
 
-def _path_parameter(role: str) -> dict[str, Any]:
+def _path_parameters(path: str) -> list[dict[str, Any]]:
+    """Every ``{name}`` of the path: a positive integer id."""
     schema = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
-    return {"name": f"{role}_id", "in": "path", "required": True, "schema": schema}
+    return [{"name": name, "in": "path", "required": True, "schema": schema} for name in re.findall(r"{(\w+)}", path)]
 
 
 def build(routes: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
@@ -114,7 +116,6 @@ def build(routes: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     paths: dict[str, Any] = {}
     for path, methods in routes.items():
         item: dict[str, Any] = {}
-        roles = set()
         for method, entry in methods.items():
             if method == "OPTIONS":
                 item["options"] = PREFLIGHT
@@ -123,9 +124,7 @@ def build(routes: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
             if spec is None:
                 raise ValueError(f"{method} {path} is not declared with chalicelib.routes.common.route")
             item[method.lower()] = _operation(spec, components)
-            roles.add(spec.role)
-        owner = next((role for role in roles if role), None)
-        paths[path] = {"parameters": [_path_parameter(owner)], **item} if owner else item
+        paths[path] = {"parameters": _path_parameters(path), **item} if "{" in path else item
     return {
         "openapi": "3.1.0",
         "info": {

@@ -7,20 +7,21 @@ logout only start and end the session; an active chat stays active.
 
 from __future__ import annotations
 
-import time
+import contextlib
 
-from chalicelib import keys, throttling
-from chalicelib.auth import device_id, hash_password, issue_device_token, issue_token, needs_rehash, verify_password
+from chalicelib import clock, keys
+from chalicelib.attempts import Attempt
+from chalicelib.auth import hash_password, issue_device_token, issue_token, needs_rehash, verify_password
 from chalicelib.config import Settings
-from chalicelib.errors import TooManyRequests, Unauthorized
-from chalicelib.models import ONLINE, Agent, Customer, Principal, Session
-from chalicelib.store import Store
-from chalicelib.store.throttle import Counter
-from chalicelib.throttling import Window
+from chalicelib.errors import Unauthorized
+from chalicelib.models import OFFLINE, Agent, Customer, Principal, Session, Supervisor
+from chalicelib.store import Stale, Store
+from chalicelib.store.agent_expressions import agent_not_found, live_sessions, session_entry
+from chalicelib.store.dynamo import store_busy
+from chalicelib.store.tokens import AlreadyRevoked
+from chalicelib.store.transaction import Transaction
 
 BAD_CREDENTIALS = "wrong username or password"
-USER, SOURCE, DEVICE = "user", "source", "device"
-CONFLICT_RETRIES = 3
 
 
 def login(
@@ -44,72 +45,62 @@ def login(
     not lock the user out. Each attempt is reserved before the password is
     checked. The password of a hash made with older parameters is rehashed.
     """
-    now = time.time() if now is None else now
-    window = Window.at(now, settings.login_window_seconds)
-    counters = _counters(settings, role, username, source, device_token)
-    refs = [ref for counter in counters for ref in store.throttle.refs(counter, window)]
-    credentials, *counts = store.read(store.logins.ref(role, username), *refs)  # one round trip
-    previous_and_current = [(p or 0, c or 0) for p, c in zip(counts[::2], counts[1::2], strict=True)]
-    _reserve(store, counters, previous_and_current, window, now)
+    now = clock.now() if now is None else now
+    attempt = Attempt(store, settings, role, username, source, device_token, now)
+    credentials, *counts = store.read(store.logins.ref(role, username), *attempt.refs())  # one round trip
+    attempt.reserve(counts)
     if not verify_password(credentials.password_hash if credentials else None, password):
         raise Unauthorized(BAD_CREDENTIALS, code="invalid_credentials")  # the reserved attempt stays counted
     assert credentials is not None
     if needs_rehash(credentials.password_hash):
         store.logins.replace_hash(credentials, hash_password(password))
-    release = store.transaction()
-    for counter, (previous, _) in zip(counters, previous_and_current, strict=True):
-        if counter.kind == SOURCE:
-            release.add(store.throttle.refund(counter, window))  # others behind the address keep their count
-        else:
-            release.add(*store.throttle.forget(counter, window, previous_too=previous > 0))  # starts afresh
-    release.commit(conflict_retries=CONFLICT_RETRIES)
-    user: Agent | Customer | None
+    attempt.succeeded()
+    token, principal = issue_token(settings, role, credentials.user_id, int(now))
+    user: Agent | Customer | Supervisor | None
     if role == keys.AGENT:
-        user = store.agents.set_status(credentials.user_id, ONLINE)
+        user = store.agents.log_in(credentials.user_id, session_entry(principal.expires_at, principal.jti), int(now))
+    elif role == keys.SUPERVISOR:
+        user = store.supervisors.get(credentials.user_id)
     else:
         user = store.customers.get(credentials.user_id)
     if user is None:
         raise Unauthorized(BAD_CREDENTIALS, code="invalid_credentials")
-    token, principal = issue_token(settings, role, credentials.user_id)
-    device = issue_device_token(settings, role, username)
+    device = issue_device_token(settings, role, username, int(now))
     return Session(user=user, token=token, expires_at=principal.expires_at, device_token=device)
 
 
-def _counters(
-    settings: Settings, role: str, username: str, source: str | None, device_token: str | None
-) -> list[Counter]:
-    """What this attempt counts against: its device, if it shows a valid device token of the
-    username; else the username and the source address."""
-    device = device_id(settings, device_token, role, username) if device_token else None
-    if device is not None:
-        return [Counter(DEVICE, device, settings.login_max_failures)]
-    counters = [Counter(USER, f"{role}#{username}", settings.login_max_failures)]
-    if source:
-        counters.append(Counter(SOURCE, source, settings.login_max_failures_per_source))
-    return counters
+LOGOUT_ATTEMPTS = 3
 
 
-def _reserve(store: Store, counters: list[Counter], counts: list[tuple[int, int]], window: Window, now: float) -> None:
-    """Reserve one attempt on every counter, atomically, or raise ``TooManyRequests``."""
-    reservations = []
-    for counter, (previous, current) in zip(counters, counts, strict=True):
-        allowed = throttling.room(counter.limit, previous, window, now)
-        wait = throttling.retry_after(counter.limit, previous, max(current, allowed), window, now)
-        if current >= allowed:
-            raise too_many_attempts(wait)
-        reservation = store.throttle.reserve(counter, window, allowed)
-        reservations.append(reservation.failing_as(lambda _current, wait=wait: too_many_attempts(wait)))
-    # One address behind a NAT logs many users in at once: their reservations share its counter.
-    store.transaction().add(*reservations).commit(conflict_retries=CONFLICT_RETRIES)
+def logout(store: Store, principal: Principal, now: float | None = None) -> str | None:
+    """End the caller's session: revoke its token (until it would have expired).
+
+    An agent's session leaves its live sessions; the agent goes offline when
+    none is left. Returns an agent's status afterwards (``None`` for others).
+    Logging out a token that is already logged out changes nothing and is not
+    an error (a retried request must not look like one).
+    """
+    now = clock.now() if now is None else now
+    if principal.role != keys.AGENT:
+        _revoke(store.transaction().add(store.tokens.revoke(principal)))
+        return None
+    mine = session_entry(principal.expires_at, principal.jti)
+    for _ in range(LOGOUT_ATTEMPTS):
+        (agent,) = store.read(store.agents.ref(principal.user_id))
+        if agent is None:
+            raise agent_not_found(principal.user_id)
+        live = live_sessions(agent.session_entries, now)
+        gone = (agent.session_entries - live) | {mine}
+        others = live - {mine}
+        end = store.agents.end_session(agent, frozenset(gone), go_offline=not others)
+        try:
+            _revoke(store.transaction().add(store.tokens.revoke(principal), end))
+            return agent.status if others else OFFLINE
+        except Stale:
+            continue  # a login or logout of the same agent came in between: read again
+    raise store_busy()
 
 
-def too_many_attempts(retry_after: int) -> TooManyRequests:
-    return TooManyRequests("too many failed logins; try again later", retry_after=retry_after)
-
-
-def logout(store: Store, principal: Principal) -> None:
-    """Revoke the caller's token; an agent also goes offline. Raises ``Unauthorized`` if already revoked."""
-    transaction = store.transaction().add(store.tokens.revoke(principal))
-    if principal.role == keys.AGENT:
-        transaction.add(store.agents.go_offline(principal.user_id))
-    transaction.commit()
+def _revoke(transaction: Transaction) -> None:
+    with contextlib.suppress(AlreadyRevoked):  # logged out before: nothing more to do
+        transaction.commit()

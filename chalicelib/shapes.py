@@ -108,6 +108,34 @@ def device_token_field() -> Any:
     return _declare(In(lambda p, n, _s: p.token(n), schema, body_only=True))
 
 
+def choice_field(
+    values: tuple[str, ...], *, required: bool = False, default: str | None = None, description: str = ""
+) -> Any:
+    """One of ``values``."""
+    schema = {"type": "string", "enum": list(values), "description": description}
+    return _declare(
+        In(lambda p, n, _s: p.choice(n, values, required=required, default=default), schema, required=required)
+    )
+
+
+def number_field(minimum: int, maximum: int, *, description: str = "") -> Any:
+    """An optional whole number in a range (JSON number or decimal string)."""
+    schema = {
+        "description": description,
+        "anyOf": [
+            {"type": "integer", "minimum": minimum, "maximum": maximum},
+            {"type": "string", "pattern": r"^[0-9]{1,6}$"},
+        ],
+    }
+    return _declare(In(lambda p, n, _s: p.number(n, minimum, maximum), schema))
+
+
+def cursor_field(*, description: str = "The `next_cursor` of the previous page.") -> Any:
+    """An opaque page cursor (the list it belongs to checks it)."""
+    schema = {"type": "string", "maxLength": MAX_TOKEN_CHARS, "description": description}
+    return _declare(In(lambda p, n, _s: p.token(n), schema))
+
+
 def page_limit_field(*, default_setting: str, documented_default: int) -> Any:
     """A page size, 1 to ``MAX_PAGE``; absent means ``settings.<default_setting>``."""
     schema = {

@@ -14,13 +14,17 @@ from tests import invariants
 def test_agent_login_with_form_values_returns_the_agent_and_a_token(api):
     reply = api.request("POST", "/agent/login", form={"username": "annasianna", "password": "strongpass1"})
     assert reply.status == 200
-    assert reply.body["user"] == {
+    user = reply.body["user"]
+    assert {k: user[k] for k in ("id", "username", "role", "status", "active_chats", "max_chats", "sessions")} == {
         "id": 1,
         "username": "annasianna",
         "role": "agent",
         "status": "online",
         "active_chats": 0,
+        "max_chats": 2,
+        "sessions": 1,
     }
+    assert user["last_seen"].endswith("Z")
     assert reply.body["token_type"] == "Bearer" and reply.body["token"].count(".") == 2
 
 

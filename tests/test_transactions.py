@@ -4,6 +4,8 @@ A competing writer is simulated by acting inside the request, just before its
 transaction is sent: exactly the window a concurrent Lambda would use.
 """
 
+import time
+
 from chalicelib import channels
 from chalicelib import store as store_module
 from chalicelib.config import get_settings
@@ -20,7 +22,10 @@ def someone_assigns(customer_id, agent_id, rule=Rule.UNDER_CAP, observed=0):
     principal = Principal("customer", customer_id, new_id(), 0)
     channel = Channel(new_id(), customer_id, agent_id, ACTIVE, now_iso())
     agent = AgentLoad(agent_id, "online", observed)
-    channels.commit_assignment(store, principal, channel, Choice(agent, rule), get_settings().allocation_cap)
+    fresh_after = int(time.time()) - get_settings().presence_timeout_seconds
+    channels.commit_assignment(
+        store, principal, channel, Choice(agent, rule), get_settings().allocation_cap, fresh_after
+    )
 
 
 def test_losing_the_race_for_an_agent_retries_and_picks_the_next_one(api):

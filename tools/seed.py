@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from chalicelib.accounts import create_user
 from chalicelib.auth import hash_password
 from chalicelib.config import get_settings
-from chalicelib.keys import AGENT, CUSTOMER
+from chalicelib.keys import AGENT, CUSTOMER, SUPERVISOR
 from chalicelib.store import get_store
 from chalicelib.store.admin import create_tables
 
@@ -36,7 +36,7 @@ class DemoUser:
     password: str
 
 
-# SPEC.md's demo users, exactly.
+# SPEC.md's demo users, exactly, and the demo supervisor.
 DEMO_USERS = (
     DemoUser(AGENT, 1, "annasianna", "strongpass1"),
     DemoUser(AGENT, 2, "rosesimawar", "strongpass2"),
@@ -49,6 +49,7 @@ DEMO_USERS = (
     DemoUser(CUSTOMER, 6, "tumblrbiru", "strongpass6"),
     DemoUser(CUSTOMER, 7, "jejakkaki", "strongpass7"),
     DemoUser(CUSTOMER, 8, "tamanbunga", "strongpass8"),
+    DemoUser(SUPERVISOR, 1, "supervisor", "strongpass0"),  # wave 2: the supervisor role
 )
 FIRST_EXTRA_ID = {AGENT: 4, CUSTOMER: 9}
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib import channels, messages, sessions
-from chalicelib.config import get_settings
+from chalicelib import presence as presence_service
 from chalicelib.errors import InvalidInput
 from chalicelib.keys import AGENT
-from chalicelib.models import Channel, HistoryPage, Message, Principal, Session
-from chalicelib.routes.common import current_request, reply, route, source_address
+from chalicelib.models import Agent, Channel, HistoryPage, Message, Principal, Session
+from chalicelib.routes import common
+from chalicelib.routes.common import reply, route
 from chalicelib.routes.payloads import (
     ActiveChats,
     AgentHistoryInput,
@@ -17,6 +18,7 @@ from chalicelib.routes.payloads import (
     LoggedOut,
     LoginInput,
     NoInput,
+    PresenceInput,
     ResolveInput,
 )
 from chalicelib.store import get_store
@@ -30,11 +32,7 @@ REPLAYED = (200, Message, "A repeat with the same Idempotency-Key: the first mes
 @route(bp, "POST", "/agent/login", body=LoginInput, ok=(200, Session, "Logged in."), errors=LOGIN_ERRORS)
 def login(fields: LoginInput) -> Response:
     """Agent login: goes online"""
-    source = source_address(current_request())
-    session = sessions.login(
-        get_store(), get_settings(), AGENT, fields.username, fields.password, source, device_token=fields.device_token
-    )
-    return reply(session)
+    return common.login(AGENT, fields)
 
 
 @route(bp, "GET", "/agent/{agent_id}/chat/active", role=AGENT, ok=(200, ActiveChats, "Oldest first."))
@@ -88,6 +86,15 @@ def resolve(caller: Principal, fields: ResolveInput) -> Response:
     bp, "PUT", "/agent/{agent_id}/logout", role=AGENT, body=NoInput, ok=(200, LoggedOut, "Logged out."), errors=(404,)
 )
 def logout(caller: Principal, _fields: NoInput) -> Response:
-    """Agent logout: revokes the token, goes offline"""
-    sessions.logout(get_store(), caller)
-    return reply(LoggedOut(caller.user_id, AGENT, status="offline"))
+    """Agent logout: ends this session; offline when no session is left"""
+    status = sessions.logout(get_store(), caller)
+    return reply(LoggedOut(caller.user_id, AGENT, status=status))
+
+
+@route(
+    bp, "PUT", "/agent/{agent_id}/presence", role=AGENT, body=PresenceInput,
+    ok=(200, Agent, "The agent's status, capacity, load and last heartbeat."), errors=(404,),
+)  # fmt: skip
+def presence(caller: Principal, fields: PresenceInput) -> Response:
+    """Heartbeat and status switch (online or away)"""
+    return reply(presence_service.heartbeat(get_store(), caller, fields.status))

@@ -20,7 +20,7 @@ from typing import Any
 from chalice import Blueprint, Response
 from chalice.app import Request
 
-from chalicelib import auth, inputs, shapes
+from chalicelib import auth, inputs, sessions, shapes
 from chalicelib.config import get_settings
 from chalicelib.errors import (
     Conflict,
@@ -36,6 +36,7 @@ from chalicelib.errors import (
 )
 from chalicelib.models import Principal
 from chalicelib.routes.payloads import ErrorDetail, ErrorReply
+from chalicelib.store import get_store
 
 log = logging.getLogger(__name__)
 
@@ -252,7 +253,8 @@ def route(
                 args.append(authenticate(request, role, path_ids[f"{role}_id"]))
             if fields is not None:
                 args.append(read_fields(fields, request))
-            return view(*args)
+            others = {name: inputs.parse_id(name, value) for name, value in path_ids.items() if name != f"{role}_id"}
+            return view(*args, **others)
 
         wrapped: Any = api_view(handler)
         wrapped.role = role
@@ -276,3 +278,12 @@ def route(
 def reply(value: Any, status: int = 200) -> Response:
     """A declared reply (a value with a ``JSON`` shape) as the response."""
     return json(value.to_dict(), status)
+
+
+def login(role: str, fields: Any) -> Response:
+    """What every login route does: check the credentials (throttled), answer the session."""
+    source = source_address(current_request())
+    session = sessions.login(
+        get_store(), get_settings(), role, fields.username, fields.password, source, device_token=fields.device_token
+    )
+    return reply(session)

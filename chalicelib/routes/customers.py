@@ -8,8 +8,9 @@ from chalicelib import channels, messages, sessions
 from chalicelib.config import get_settings
 from chalicelib.keys import CUSTOMER
 from chalicelib.models import Channel, HistoryPage, Message, Principal, Session
+from chalicelib.routes import common
 from chalicelib.routes.agents import LOGIN_ERRORS, REPLAYED
-from chalicelib.routes.common import current_request, reply, route, source_address
+from chalicelib.routes.common import reply, route
 from chalicelib.routes.payloads import (
     CustomerHistoryInput,
     CustomerSendInput,
@@ -25,17 +26,7 @@ bp = Blueprint(__name__)
 @route(bp, "POST", "/customer/login", body=LoginInput, ok=(200, Session, "Logged in."), errors=LOGIN_ERRORS)
 def login(fields: LoginInput) -> Response:
     """Customer login"""
-    source = source_address(current_request())
-    session = sessions.login(
-        get_store(),
-        get_settings(),
-        CUSTOMER,
-        fields.username,
-        fields.password,
-        source,
-        device_token=fields.device_token,
-    )
-    return reply(session)
+    return common.login(CUSTOMER, fields)
 
 
 @route(

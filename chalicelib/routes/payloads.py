@@ -13,14 +13,17 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from chalicelib.models import Channel
+from chalicelib.models import ACTIVE, AWAY, OFFLINE, ONLINE, Channel
 from chalicelib.shapes import (
     Const,
     Out,
     Shape,
+    choice_field,
+    cursor_field,
     device_token_field,
     id_field,
     idempotency_key_header,
+    number_field,
     page_limit_field,
     password_field,
     sortable_id_field,
@@ -32,6 +35,7 @@ from chalicelib.shapes import (
 # document states them; a deployment may change them (tests/test_openapi.py checks these).
 DOCUMENTED_MAX_MESSAGE_CHARS = 4000
 DOCUMENTED_PAGE_SIZE = 50
+MAX_CHATS_LIMIT = 50  # the largest capacity a supervisor may give an agent
 
 # -- inputs -------------------------------------------------------------------
 
@@ -111,6 +115,36 @@ class CustomerHistoryInput:
     cursor: str | None = _cursor()
 
 
+@dataclass(frozen=True)
+class PresenceInput:
+    status: str = choice_field(
+        (ONLINE, AWAY), required=True, description="online: takes new chats; away: keeps its chats, gets no new ones."
+    )
+
+
+@dataclass(frozen=True)
+class PageInput:
+    limit: int = _limit()
+    cursor: str | None = cursor_field()
+
+
+@dataclass(frozen=True)
+class SupervisorChatsInput:
+    status: str | None = choice_field((ACTIVE,), default=ACTIVE, description="Which chats (default active).")
+    limit: int = _limit()
+    cursor: str | None = cursor_field()
+
+
+@dataclass(frozen=True)
+class AgentSettingsInput:
+    """`max_chats` and/or `status`."""
+
+    max_chats: int | None = number_field(0, MAX_CHATS_LIMIT, description="Its capacity: new chats only below it.")
+    status: str | None = choice_field((AWAY, OFFLINE), description="Force it away, or offline (ends its sessions).")
+
+    REQUIRE_ONE_OF: ClassVar[tuple[str, ...]] = ("max_chats", "status")
+
+
 # -- replies ------------------------------------------------------------------
 
 
@@ -144,8 +178,8 @@ class LoggedOut:
     JSON: ClassVar[Shape] = Shape(
         logged_out=Const(True),
         id=Out(),
-        role=Out(schema={"enum": ["agent", "customer"]}),
-        status=Out(optional=True, schema={"type": "string", "const": "offline"}),
+        role=Out(schema={"enum": ["agent", "customer", "supervisor"]}),
+        status=Out(optional=True, schema={"type": "string", "enum": [ONLINE, AWAY, OFFLINE]}),
     )
 
     def to_dict(self) -> dict[str, Any]:

@@ -3,11 +3,13 @@
 One module per stored thing, each the only writer of its attributes, offering
 its reads and handing out transaction items (``chalicelib.store.transaction``):
 
-- ``agents``: status, load and the load index (``agent#<id>``)
+- ``agents``: status, load, capacity, presence and sessions (``agent#<id>``);
+  ``load_index``: reading them by load
 - ``customers``: the pointer to the active chat (``customer#<id>``)
 - ``channels``: a chat's status and agent (``channel#<id>`` / ``channel``)
 - ``messages``: messages and idempotency records of sends
-- ``tokens``: revoked tokens; ``logins``: password hashes; ``throttle``: failed-login counters
+- ``tokens``: revoked tokens; ``logins``: password hashes; ``throttle``: login attempts
+- ``supervisors``: supervisor accounts
 
 ``Store`` puts them together; ``get_store()`` builds it for the current
 settings on first use and caches it (tests clear it with ``reset()``).
@@ -29,8 +31,10 @@ from chalicelib.store.batch import Ref, get_many
 from chalicelib.store.channels import Channels
 from chalicelib.store.customers import Customers
 from chalicelib.store.dynamo import get_client
+from chalicelib.store.load_index import LoadIndex
 from chalicelib.store.logins import Logins
 from chalicelib.store.messages import Messages, Replayed
+from chalicelib.store.supervisors import Supervisors
 from chalicelib.store.throttle import LoginThrottle
 from chalicelib.store.tokens import Tokens, revoked
 from chalicelib.store.transaction import OnFail, Stale, Transaction, busy
@@ -41,23 +45,27 @@ __all__ = ["Replayed", "Stale", "Store", "get_store", "reset"]
 @dataclass(frozen=True)
 class Store:
     agents: Agents
+    load_index: LoadIndex
     customers: Customers
     channels: Channels
     messages: Messages
     tokens: Tokens
     logins: Logins
     throttle: LoginThrottle
+    supervisors: Supervisors
 
     @classmethod
     def for_settings(cls, settings: Settings) -> Store:
         return cls(
-            agents=Agents(settings.users_table, settings.agent_pool),
+            agents=Agents(settings.users_table, settings.agent_pool, settings.allocation_cap),
+            load_index=LoadIndex(settings.users_table, settings.agent_pool),
             customers=Customers(settings.users_table),
-            channels=Channels(settings.chats_table),
+            channels=Channels(settings.chats_table, settings.agent_pool),
             messages=Messages(settings.chats_table),
             tokens=Tokens(settings.tokens_table),
             logins=Logins(settings.users_table),
             throttle=LoginThrottle(settings.tokens_table),
+            supervisors=Supervisors(settings.users_table),
         )
 
     def transaction(self, caller: Principal | None = None, *, on_conflict: OnFail = busy) -> Transaction:

@@ -1,143 +1,78 @@
-"""Agents (users table, ``agent#<id>``): the only writer of an agent's status, load and
-place in the load index.
+"""Agents (users table, ``agent#<id>``): the only writer of an agent's status, load,
+capacity, presence and sessions (conditions and clauses: ``agent_expressions``).
 
-The load index (``agents_by_load``) has partition ``pool`` and sort key
-``rank`` = active chats, plus ``OFFLINE_RANK_OFFSET`` while offline, so one
-query lists online agents least-loaded first, then offline ones. ``rank`` is
-written only by ``_load_change`` (and at creation). The capacity condition of
-rule 1 is ``HAS_FREE_SLOT``, its negation for the overflow proof ``NO_FREE_SLOT``.
+- ``rank``, the load index's sort key, follows every change of status or load
+  (``load_change``); the index itself is read through ``load_index``.
+- ``last_seen`` (epoch seconds) is the last heartbeat; it is not projected into
+  the index, so a heartbeat writes the agent item alone and never the index.
+- ``sessions`` is a string set of ``<exp>#<jti>``, one per live login; a
+  heartbeat proves its session is still in it. ``session_version`` counts
+  changes of it, so a logout can go offline only if no login came in between.
+- ``max_chats`` is the agent's own capacity; absent, the default applies.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from chalicelib import keys
 from chalicelib.errors import NotFound
-from chalicelib.models import OFFLINE, ONLINE, Agent, AgentLoad, Choice, Rule
+from chalicelib.models import OFFLINE, ONLINE, Agent, AgentLoad, Choice, Rule, iso_seconds
+from chalicelib.store.agent_expressions import (
+    NAMES,
+    NO_CHANGE,
+    NO_FREE_SLOT,
+    TAKE_SLOT_CONDITIONS,
+    Expired,
+    SessionEnded,
+    agent_not_found,
+    expression,
+    live_sessions,
+    load_change,
+)
 from chalicelib.store.batch import Ref, ref
-from chalicelib.store.dynamo import call, from_item, is_condition_failure, query_all, to_item, to_values
+from chalicelib.store.dynamo import call, from_item, is_condition_failure, to_item, to_values
 from chalicelib.store.scans import scan_prefix
-from chalicelib.store.tables import AGENTS_BY_LOAD, ITEM_EXISTS, ITEM_IS_NEW
-from chalicelib.store.transaction import Item, stale
-
-# Rule 1's capacity condition: online, and below the cap.
-HAS_FREE_SLOT = "#status = :online AND active_count < :cap"
-# The overflow proof, per other agent: not online, or at/over the cap.
-NO_FREE_SLOT = "#status <> :online OR active_count >= :cap"
-
-# The condition that proves a choice at the commit, one per rule.
-TAKE_SLOT_CONDITIONS = {
-    # Rule 1: still has a free slot (its exact count may differ).
-    Rule.UNDER_CAP: f"{ITEM_EXISTS} AND {HAS_FREE_SLOT}",
-    # Rule 2: still online and exactly as loaded as when chosen.
-    Rule.OVERFLOW: f"{ITEM_EXISTS} AND #status = :online AND active_count = :observed",
-    # Rule 3: still not online and exactly as loaded as when chosen.
-    Rule.NOBODY_ONLINE: f"{ITEM_EXISTS} AND #status <> :online AND active_count = :observed",
-}
-
-
-def decode(item: dict[str, Any]) -> Agent:
-    return Agent(
-        agent_id=int(item["agent_id"]),
-        username=item["username"],
-        status=item["status"],
-        active_count=int(item["active_count"]),
-        last_assigned_at=item.get("last_assigned_at", ""),
-    )
-
-
-def decode_load(item: dict[str, Any]) -> AgentLoad:
-    return AgentLoad(
-        agent_id=int(item["agent_id"]),
-        status=item["status"],
-        active_count=int(item["active_count"]),
-        last_assigned_at=item.get("last_assigned_at", ""),
-    )
-
-
-def _load_change(*, add: int | None = None, status: str | None = None, count: int | None = None) -> dict[str, Any]:
-    """Update clauses that change an agent's load or status and keep ``rank`` in step:
-    ``{"SET": [...], "ADD": [...], "names": {...}, "values": {...}}``.
-
-    ``add``: chats gained (or lost) at the same status; ``status``: a new
-    status at the same load; ``count`` with ``status``: both set outright.
-    """
-    names = {"#rank": "rank"}
-    if add is not None:
-        return {"SET": [], "ADD": ["active_count :delta", "#rank :delta"], "names": names, "values": {":delta": add}}
-    assert status is not None
-    names["#status"] = "status"
-    values: dict[str, Any] = {":status": status}
-    if count is None:
-        offset = 0 if status == ONLINE else keys.OFFLINE_RANK_OFFSET
-        values[":offset"] = offset
-        sets = ["#status = :status", "#rank = active_count + :offset"]
-    else:
-        values.update({":count": count, ":rank": keys.rank(count, status == ONLINE)})
-        sets = ["#status = :status", "active_count = :count", "#rank = :rank"]
-    return {"SET": sets, "ADD": [], "names": names, "values": values}
-
-
-def _expression(change: dict[str, Any], *extra_sets: str) -> str:
-    parts = []
-    if change["ADD"]:
-        parts.append("ADD " + ", ".join(change["ADD"]))
-    sets = [*change["SET"], *extra_sets]
-    if sets:
-        parts.append("SET " + ", ".join(sets))
-    return " ".join(parts)
-
-
-def agent_not_found(agent_id: int) -> NotFound:
-    return NotFound(f"agent {agent_id} does not exist", code="agent_not_found")
+from chalicelib.store.tables import ITEM_EXISTS, ITEM_IS_NEW
+from chalicelib.store.transaction import Item, Stale, Transaction, stale
 
 
 class Agents:
-    def __init__(self, table: str, pool: str) -> None:
+    def __init__(self, table: str, pool: str, default_max_chats: int) -> None:
         self.table = table
-        self.pool = pool
+        self.pool = pool  # the load-index partition new agents join
+        self.default_max_chats = default_max_chats
 
     def _key(self, agent_id: int) -> dict[str, Any]:
         return to_item({"pk": keys.agent_pk(agent_id)})
 
+    def decode(self, item: dict[str, Any]) -> Agent:
+        last_seen = item.get("last_seen")
+        return Agent(
+            agent_id=int(item["agent_id"]),
+            username=item["username"],
+            status=item["status"],
+            active_count=int(item["active_count"]),
+            last_assigned_at=item.get("last_assigned_at", ""),
+            max_chats=int(item.get("max_chats", self.default_max_chats)),
+            last_seen=iso_seconds(int(last_seen)) if last_seen is not None else None,
+            sessions=len(live_sessions(item.get("sessions", set()), time.time())),
+            session_entries=frozenset(item.get("sessions", ())),
+            session_version=int(item.get("session_version", 0)),
+            last_seen_epoch=int(last_seen) if last_seen is not None else None,
+        )
+
     # -- reads --------------------------------------------------------------
 
     def ref(self, agent_id: int) -> Ref[Agent]:
-        return ref(self.table, decode, pk=keys.agent_pk(agent_id))
-
-    def candidates(self, limit: int) -> list[AgentLoad]:
-        """The ``limit`` least-loaded agents, online ones first (eventually consistent)."""
-        response = call(
-            "query",
-            TableName=self.table,
-            IndexName=AGENTS_BY_LOAD,
-            KeyConditionExpression="#pool = :pool",
-            ExpressionAttributeNames={"#pool": "pool"},
-            ExpressionAttributeValues=to_values({":pool": self.pool}),
-            ScanIndexForward=True,
-            Limit=limit,
-        )
-        return [decode_load(from_item(item)) for item in response.get("Items", [])]
-
-    def online(self, max_items: int) -> list[AgentLoad]:
-        """Up to ``max_items`` online agents, least loaded first (the overflow proof's read)."""
-        items = query_all(
-            max_items,
-            TableName=self.table,
-            IndexName=AGENTS_BY_LOAD,
-            KeyConditionExpression="#pool = :pool AND #rank < :offline",
-            ExpressionAttributeNames={"#pool": "pool", "#rank": "rank"},
-            ExpressionAttributeValues=to_values({":pool": self.pool, ":offline": keys.OFFLINE_RANK_OFFSET}),
-            ScanIndexForward=True,
-        )
-        return [decode_load(item) for item in items]
+        return ref(self.table, self.decode, pk=keys.agent_pk(agent_id))
 
     def all(self) -> list[Agent]:
         """Every agent: a full scan, for operators (reconcile), never on a request path."""
-        return [decode(item) for item in scan_prefix(self.table, "agent#")]
+        return [self.decode(item) for item in scan_prefix(self.table, "agent#")]
 
     # -- transaction items --------------------------------------------------
 
@@ -157,27 +92,36 @@ class Agents:
         put = {"TableName": self.table, "Item": to_item(values), "ConditionExpression": ITEM_IS_NEW}
         return Item("agent", {"Put": put})
 
-    def take_slot(self, choice: Choice, cap: int, now: str) -> Item:
+    def take_slot(self, choice: Choice, cap: int, now: str, fresh_after: int) -> Item:
         """Count one more chat on the chosen agent, on condition the choice still holds
-        (``TAKE_SLOT_CONDITIONS``). Fails as ``Stale``."""
-        change = _load_change(add=1)
-        values = {**change["values"], ":now": now, ":online": ONLINE}
+        (``TAKE_SLOT_CONDITIONS``). Fails as ``Expired`` (its heartbeat expired) or ``Stale``."""
+        change = load_change(add=1)
+        values = {**change["values"], ":now": now, ":online": ONLINE, ":fresh": fresh_after}
         if choice.rule is Rule.UNDER_CAP:
             values[":cap"] = cap
         else:
             values[":observed"] = choice.agent.active_count
+        agent_id = choice.agent.agent_id
+
+        def lost(current: dict[str, Any] | None) -> Exception:
+            if current and current.get("status") == ONLINE and int(current.get("last_seen", 0)) < fresh_after:
+                return Expired(agent_id)
+            return Stale()
+
         update = {
             "TableName": self.table,
-            "Key": self._key(choice.agent.agent_id),
-            "UpdateExpression": _expression(change, "last_assigned_at = :now"),
+            "Key": self._key(agent_id),
+            "UpdateExpression": expression(change, sets=("last_assigned_at = :now",)),
             "ConditionExpression": TAKE_SLOT_CONDITIONS[choice.rule],
-            "ExpressionAttributeNames": {**change["names"], "#status": "status"},
+            "ExpressionAttributeNames": {**change["names"], **NAMES},
             "ExpressionAttributeValues": to_values(values),
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }
-        return Item("agent", {"Update": update}, on_fail=stale)
+        return Item("agent", {"Update": update}, on_fail=lost)
 
-    def still_full(self, others: tuple[AgentLoad, ...], cap: int) -> list[Item]:
-        """The overflow proof: each of ``others`` is still offline or at/over the cap. Fails as ``Stale``."""
+    def still_full(self, others: tuple[AgentLoad, ...], cap: int, fresh_after: int) -> list[Item]:
+        """The overflow proof: none of ``others`` has a free slot (``NO_FREE_SLOT``). Fails as ``Stale``."""
+        values = to_values({":online": ONLINE, ":cap": cap, ":fresh": fresh_after})
         return [
             Item(
                 f"full#{other.agent_id}",
@@ -186,8 +130,8 @@ class Agents:
                         "TableName": self.table,
                         "Key": self._key(other.agent_id),
                         "ConditionExpression": NO_FREE_SLOT,
-                        "ExpressionAttributeNames": {"#status": "status"},
-                        "ExpressionAttributeValues": to_values({":online": ONLINE, ":cap": cap}),
+                        "ExpressionAttributeNames": NAMES,
+                        "ExpressionAttributeValues": values,
                     }
                 },
                 on_fail=stale,
@@ -197,75 +141,158 @@ class Agents:
 
     def release_slot(self, agent_id: int) -> Item:
         """Count one chat less (never below 0; a failure means the records disagree)."""
-        change = _load_change(add=-1)
+        change = load_change(add=-1)
         update = {
             "TableName": self.table,
             "Key": self._key(agent_id),
-            "UpdateExpression": _expression(change),
+            "UpdateExpression": expression(change),
             "ConditionExpression": "active_count > :zero",
             "ExpressionAttributeNames": change["names"],
             "ExpressionAttributeValues": to_values({**change["values"], ":zero": 0}),
         }
         return Item("agent", {"Update": update})
 
-    def go_offline(self, agent_id: int) -> Item:
-        """Set the agent offline (its chats stay). Fails as ``agent_not_found``."""
-        change = _load_change(status=OFFLINE)
+    def end_session(self, agent: Agent, gone: frozenset[str], *, go_offline: bool) -> Item:
+        """Drop sessions ``gone`` (a logout's, and expired ones); go offline if none is left.
+        On condition no session came or went since ``agent`` was read: fails as ``Stale``."""
+        change = load_change(status=OFFLINE) if go_offline else NO_CHANGE
+        values = {**change["values"], ":gone": gone, ":one": 1, ":version": agent.session_version}
         update = {
             "TableName": self.table,
-            "Key": self._key(agent_id),
-            "UpdateExpression": _expression(change),
-            "ConditionExpression": ITEM_EXISTS,
-            "ExpressionAttributeNames": change["names"],
-            "ExpressionAttributeValues": to_values(change["values"]),
+            "Key": self._key(agent.agent_id),
+            "UpdateExpression": expression(change, adds=("session_version :one",), other="DELETE sessions :gone"),
+            "ConditionExpression": f"{ITEM_EXISTS} AND "
+            "(session_version = :version OR (attribute_not_exists(session_version) AND :version = :zero))",
+            "ExpressionAttributeNames": change["names"] or None,
+            "ExpressionAttributeValues": to_values({**values, ":zero": 0}),
         }
-        return Item("agent", {"Update": update}, on_fail=lambda _current: agent_not_found(agent_id))
+        if not update["ExpressionAttributeNames"]:
+            del update["ExpressionAttributeNames"]
+        return Item("agent", {"Update": update}, on_fail=stale)
 
     # -- single writes ------------------------------------------------------
 
-    def set_status(self, agent_id: int, status: str) -> Agent:
-        """Set the agent's status; returns the agent as stored. Raises ``NotFound``."""
-        change = _load_change(status=status)
+    def _update(self, agent_id: int, **kwargs: Any) -> Agent:
         try:
             response = call(
-                "update_item",
-                TableName=self.table,
-                Key=self._key(agent_id),
-                UpdateExpression=_expression(change),
-                ConditionExpression=ITEM_EXISTS,
-                ExpressionAttributeNames=change["names"],
-                ExpressionAttributeValues=to_values(change["values"]),
-                ReturnValues="ALL_NEW",
+                "update_item", TableName=self.table, Key=self._key(agent_id), ReturnValues="ALL_NEW", **kwargs
             )
         except ClientError as error:
             if is_condition_failure(error):
                 raise agent_not_found(agent_id) from error
             raise
-        return decode(from_item(response["Attributes"]))
+        return self.decode(from_item(response["Attributes"]))
+
+    def log_in(self, agent_id: int, session: str, now: int) -> Agent:
+        """Put the agent online with a new session; a login counts as a heartbeat. Raises ``NotFound``."""
+        change = load_change(status=ONLINE)
+        return self._update(
+            agent_id,
+            UpdateExpression=expression(
+                change, sets=("last_seen = :now",), adds=("sessions :session", "session_version :one")
+            ),
+            ConditionExpression=ITEM_EXISTS,
+            ExpressionAttributeNames=change["names"],
+            ExpressionAttributeValues=to_values({**change["values"], ":now": now, ":session": {session}, ":one": 1}),
+        )
+
+    def heartbeat(self, agent_id: int, session: str, status: str, now: int) -> Agent:
+        """Record a heartbeat of a live session, switching to ``status`` if it differs.
+
+        The usual heartbeat (same status) writes ``last_seen`` only: one small
+        write that never touches the load index. Raises ``NotFound`` or
+        ``SessionEnded`` (the session was logged out or forced off).
+        """
+        same = {
+            "UpdateExpression": "SET last_seen = :now",
+            "ConditionExpression": "#status = :status AND contains(sessions, :session)",
+            "ExpressionAttributeNames": NAMES,
+            "ExpressionAttributeValues": to_values({":now": now, ":status": status, ":session": session}),
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+        try:
+            response = call(
+                "update_item", TableName=self.table, Key=self._key(agent_id), ReturnValues="ALL_NEW", **same
+            )
+            return self.decode(from_item(response["Attributes"]))
+        except ClientError as error:
+            if not is_condition_failure(error):
+                raise
+            current = from_item(error.response["Item"]) if error.response.get("Item") else None
+        if current is None:
+            raise agent_not_found(agent_id)
+        if session not in current.get("sessions", set()):
+            raise SessionEnded()
+        change = load_change(status=status)
+        try:
+            return self._update(
+                agent_id,
+                UpdateExpression=expression(change, sets=("last_seen = :now",)),
+                ConditionExpression="contains(sessions, :session)",
+                ExpressionAttributeNames=change["names"],
+                ExpressionAttributeValues=to_values({**change["values"], ":now": now, ":session": session}),
+            )
+        except NotFound:
+            raise SessionEnded() from None
+
+    def set_capacity(self, agent_id: int, max_chats: int) -> Agent:
+        """Set the agent's own capacity. Raises ``NotFound``."""
+        return self._update(
+            agent_id,
+            UpdateExpression="SET max_chats = :max",
+            ConditionExpression=ITEM_EXISTS,
+            ExpressionAttributeValues=to_values({":max": max_chats}),
+        )
+
+    def set_status(self, agent_id: int, status: str, *, end_sessions: bool = False) -> Agent:
+        """Set the agent's status (its chats stay); ``end_sessions`` also ends every session. Raises ``NotFound``."""
+        change = load_change(status=status)
+        return self._update(
+            agent_id,
+            UpdateExpression=expression(
+                change, adds=("session_version :one",), other="REMOVE sessions" if end_sessions else ""
+            ),
+            ConditionExpression=ITEM_EXISTS,
+            ExpressionAttributeNames=change["names"],
+            ExpressionAttributeValues=to_values({**change["values"], ":one": 1}),
+        )
+
+    def expire(self, agent_id: int, fresh_after: int) -> bool:
+        """Mark a present agent offline if its heartbeat is older than ``fresh_after``; ``False`` if
+        it is not (it beat meanwhile, or is offline already)."""
+        change = load_change(status=OFFLINE)
+        values = {**change["values"], ":fresh": fresh_after, ":offline": OFFLINE}
+        update = {
+            "TableName": self.table,
+            "Key": self._key(agent_id),
+            "UpdateExpression": expression(change),
+            "ConditionExpression": "#status <> :offline AND (attribute_not_exists(last_seen) OR last_seen < :fresh)",
+            "ExpressionAttributeNames": change["names"],
+            "ExpressionAttributeValues": to_values(values),
+        }
+        try:
+            Transaction().add(Item("agent", {"Update": update}, on_fail=stale)).commit()
+        except Stale:
+            return False
+        return True
 
     def repair_count(self, agent: Agent, actual: int) -> bool:
         """Set the agent's count to ``actual`` if it is unchanged since ``agent`` was read;
         ``False`` if it changed meanwhile (reconcile's repair)."""
-        change = _load_change(status=agent.status, count=actual)
-        values = {
-            **change["values"],
-            ":observed": agent.active_count,
-            ":last": agent.last_assigned_at,
+        change = load_change(status=agent.status, count=actual)
+        values = {**change["values"], ":observed": agent.active_count, ":last": agent.last_assigned_at}
+        update = {
+            "TableName": self.table,
+            "Key": self._key(agent.agent_id),
+            "UpdateExpression": expression(change),
+            # Unchanged since read: same count, status and last assignment
+            # (a resolve and a new assignment in between change the latter).
+            "ConditionExpression": "active_count = :observed AND #status = :status AND last_assigned_at = :last",
+            "ExpressionAttributeNames": change["names"],
+            "ExpressionAttributeValues": to_values(values),
         }
         try:
-            call(
-                "update_item",
-                TableName=self.table,
-                Key=self._key(agent.agent_id),
-                UpdateExpression=_expression(change),
-                # Unchanged since read: same count, status and last assignment
-                # (a resolve and a new assignment in between change the latter).
-                ConditionExpression="active_count = :observed AND #status = :status AND last_assigned_at = :last",
-                ExpressionAttributeNames=change["names"],
-                ExpressionAttributeValues=to_values(values),
-            )
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise
+            Transaction().add(Item("agent", {"Update": update}, on_fail=stale)).commit()
+        except Stale:
+            return False
         return True

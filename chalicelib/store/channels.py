@@ -12,10 +12,11 @@ from typing import Any
 from chalicelib import keys
 from chalicelib.errors import Conflict, Forbidden
 from chalicelib.models import ACTIVE, RESOLVED, Channel
+from chalicelib.store import cursors
 from chalicelib.store.batch import Ref, ref
-from chalicelib.store.dynamo import query_all, to_item, to_values
+from chalicelib.store.dynamo import call, from_item, query_all, to_item, to_values
 from chalicelib.store.scans import scan_prefix
-from chalicelib.store.tables import ACTIVE_CHANNELS_BY_AGENT, ITEM_IS_NEW
+from chalicelib.store.tables import ACTIVE_CHANNELS_BY_AGENT, ACTIVE_CHANNELS_BY_POOL, ITEM_IS_NEW
 from chalicelib.store.transaction import Item
 
 
@@ -35,8 +36,9 @@ def participant_attribute(role: str) -> str:
 
 
 class Channels:
-    def __init__(self, table: str) -> None:
+    def __init__(self, table: str, pool: str) -> None:
         self.table = table
+        self.pool = pool  # the team whose active-channel list new channels join
 
     def _key(self, channel_id: str) -> dict[str, Any]:
         return to_item({"pk": keys.channel_pk(channel_id), "sk": keys.CHANNEL_SK})
@@ -57,6 +59,23 @@ class Channels:
         )
         return [decode(item) for item in items]
 
+    def active_page(self, limit: int, cursor: str | None) -> tuple[list[Channel], str | None]:
+        """One page of the team's active channels, oldest first (an eventually consistent index)."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": ACTIVE_CHANNELS_BY_POOL,
+            "KeyConditionExpression": "active_pool = :pool",
+            "ExpressionAttributeValues": to_values({":pool": self.pool}),
+            "Limit": limit,
+        }
+        start = cursors.decode(cursor, ("pk", "sk", "active_pool", "created_at"), ("active_pool", self.pool))
+        if start:
+            kwargs["ExclusiveStartKey"] = to_item(start)
+        response = call("query", **kwargs)
+        last = response.get("LastEvaluatedKey")
+        items = [decode(from_item(item)) for item in response.get("Items", [])]
+        return items, cursors.encode(from_item(last) if last else None)
+
     def all_active(self) -> list[Channel]:
         """Every active channel: a full scan, for operators (reconcile), never on a request path."""
         items = scan_prefix(self.table, "channel#")
@@ -71,6 +90,7 @@ class Channels:
             "sk": keys.CHANNEL_SK,
             **channel.to_dict(),
             "active_agent": keys.agent_pk(channel.agent_id),
+            "active_pool": self.pool,
         }
         put = {"TableName": self.table, "Item": to_item(values), "ConditionExpression": ITEM_IS_NEW}
         return Item("channel", {"Put": put})
@@ -86,7 +106,7 @@ class Channels:
         update = {
             "TableName": self.table,
             "Key": self._key(channel_id),
-            "UpdateExpression": "SET #status = :resolved, resolved_at = :now REMOVE active_agent",
+            "UpdateExpression": "SET #status = :resolved, resolved_at = :now REMOVE active_agent, active_pool",
             "ConditionExpression": "#status = :active AND agent_id = :agent",
             "ExpressionAttributeNames": {"#status": "status"},
             "ExpressionAttributeValues": to_values(

@@ -24,6 +24,8 @@ AGENTS_BY_LOAD = "agents_by_load"
 # Index of active channels by agent: only active channels carry
 # ``active_agent``, so the index holds nothing else.
 ACTIVE_CHANNELS_BY_AGENT = "active_channels_by_agent"
+# Index of a team's active channels (supervisors): only active channels carry ``active_pool``.
+ACTIVE_CHANNELS_BY_POOL = "active_channels_by_pool"
 
 # Items carrying this attribute (epoch seconds) are removed by DynamoDB TTL:
 # revoked tokens, idempotency records.

@@ -21,6 +21,11 @@ def revoked(message: str = "the token has been revoked; log in again") -> Unauth
     return Unauthorized(message, code="token_revoked")
 
 
+class AlreadyRevoked(Unauthorized):
+    def __init__(self) -> None:
+        super().__init__("the token is already revoked", code="token_revoked")
+
+
 class Tokens:
     def __init__(self, table: str) -> None:
         self.table = table
@@ -38,8 +43,15 @@ class Tokens:
         }
         return Item("token", {"ConditionCheck": check}, on_fail=lambda _current: revoked())
 
+    def revoke_session(self, agent_id: int, entry: str) -> Item:
+        """Revoke the token of an agent's session entry (``<exp>#<jti>``), whatever its state (forced off)."""
+        expires_at, jti = entry.split("#", 1)
+        values = {"pk": keys.revoked_token_pk(jti), "role": keys.AGENT, "user_id": agent_id}
+        values[TTL_ATTRIBUTE] = int(expires_at) + 60
+        return Item(f"token#{jti}", {"Put": {"TableName": self.table, "Item": to_item(values)}})
+
     def revoke(self, principal: Principal) -> Item:
-        """Revoke the token until it would have expired. Fails as ``token_revoked`` if it already is."""
+        """Revoke the token until it would have expired. Fails as ``AlreadyRevoked``."""
         values = {
             "pk": keys.revoked_token_pk(principal.jti),
             "role": principal.role,
@@ -48,4 +60,4 @@ class Tokens:
             TTL_ATTRIBUTE: principal.expires_at + 60,
         }
         put = {"TableName": self.table, "Item": to_item(values), "ConditionExpression": NOT_REVOKED}
-        return Item("token", {"Put": put}, on_fail=lambda _current: revoked("the token is already revoked"))
+        return Item("token", {"Put": put}, on_fail=lambda _current: AlreadyRevoked())

@@ -1,0 +1,50 @@
+"""Presence: heartbeats and the sweep that marks silent agents offline.
+
+An agent is ``online`` (takes new chats), ``away`` (keeps its chats, gets no
+new ones) or ``offline``. A heartbeat (``PUT /agent/{id}/presence``, and every
+login) records ``last_seen``. An agent silent for ``PRESENCE_TIMEOUT_SECONDS``
+is offline for allocation at once: the allocation commit itself requires a
+fresh ``last_seen`` (``chalicelib.store.agent_expressions.IS_AVAILABLE``). The
+sweep then marks it ``offline`` for everyone to see (on AWS every minute,
+under ``make run`` every ``PRESENCE_SWEEP_SECONDS``).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from chalicelib import clock
+from chalicelib.config import Settings
+from chalicelib.models import OFFLINE, Agent, Principal
+from chalicelib.store import Store
+from chalicelib.store.agent_expressions import session_entry
+
+log = logging.getLogger(__name__)
+
+BATCH_READ_KEYS = 100  # BatchGetItem's limit
+
+
+def heartbeat(store: Store, caller: Principal, status: str, now: float | None = None) -> Agent:
+    """Record that the calling agent's session is alive, in ``status`` (``online`` or ``away``).
+
+    Raises ``Unauthorized`` if the session has ended (logged out, forced off).
+    """
+    now = clock.now() if now is None else now
+    return store.agents.heartbeat(caller.user_id, session_entry(caller.expires_at, caller.jti), status, int(now))
+
+
+def sweep(store: Store, settings: Settings, now: float | None = None) -> list[int]:
+    """Mark every present agent whose heartbeat has expired offline; return their ids."""
+    now = clock.now() if now is None else now
+    fresh_after = int(now) - settings.presence_timeout_seconds
+    present = store.load_index.present()
+    expired = []
+    for start in range(0, len(present), BATCH_READ_KEYS):
+        chunk = present[start : start + BATCH_READ_KEYS]
+        for agent in store.read(*(store.agents.ref(a.agent_id) for a in chunk)):
+            silent = agent is not None and agent.status != OFFLINE and (agent.last_seen_epoch or 0) < fresh_after
+            if silent and store.agents.expire(agent.agent_id, fresh_after):
+                expired.append(agent.agent_id)
+    if expired:
+        log.info("presence sweep: agents %s went silent; now offline", expired)
+    return expired

@@ -1,0 +1,89 @@
+"""The load index (``agents_by_load``, eventually consistent): a team's agents by ``rank`` =
+active chats, plus ``OFFLINE_RANK_OFFSET`` unless online. Read-only: the agent
+item's writer (``chalicelib.store.agents``) keeps it in step.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib import keys
+from chalicelib.models import OFFLINE, AgentLoad
+from chalicelib.store import cursors
+from chalicelib.store.dynamo import call, from_item, query_all, to_item, to_values
+from chalicelib.store.tables import AGENTS_BY_LOAD
+
+
+def decode_load(item: dict[str, Any]) -> AgentLoad:
+    max_chats = item.get("max_chats")
+    return AgentLoad(
+        agent_id=int(item["agent_id"]),
+        status=item["status"],
+        active_count=int(item["active_count"]),
+        last_assigned_at=item.get("last_assigned_at", ""),
+        max_chats=int(max_chats) if max_chats is not None else None,
+    )
+
+
+class LoadIndex:
+    def __init__(self, table: str, pool: str) -> None:
+        self.table = table
+        self.pool = pool
+
+    def candidates(self, limit: int) -> list[AgentLoad]:
+        """The ``limit`` least-loaded agents, online ones first (eventually consistent)."""
+        response = call(
+            "query",
+            TableName=self.table,
+            IndexName=AGENTS_BY_LOAD,
+            KeyConditionExpression="#pool = :pool",
+            ExpressionAttributeNames={"#pool": "pool"},
+            ExpressionAttributeValues=to_values({":pool": self.pool}),
+            ScanIndexForward=True,
+            Limit=limit,
+        )
+        return [decode_load(from_item(item)) for item in response.get("Items", [])]
+
+    def online(self, max_items: int) -> list[AgentLoad]:
+        """Up to ``max_items`` online agents, least loaded first (the overflow proof's read)."""
+        items = query_all(
+            max_items,
+            TableName=self.table,
+            IndexName=AGENTS_BY_LOAD,
+            KeyConditionExpression="#pool = :pool AND #rank < :offline",
+            ExpressionAttributeNames={"#pool": "pool", "#rank": "rank"},
+            ExpressionAttributeValues=to_values({":pool": self.pool, ":offline": keys.OFFLINE_RANK_OFFSET}),
+            ScanIndexForward=True,
+        )
+        return [decode_load(item) for item in items]
+
+    def page(self, limit: int, cursor: str | None) -> tuple[list[AgentLoad], str | None]:
+        """One page of the team's agents, online ones first, least loaded first."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": AGENTS_BY_LOAD,
+            "KeyConditionExpression": "#pool = :pool",
+            "ExpressionAttributeNames": {"#pool": "pool"},
+            "ExpressionAttributeValues": to_values({":pool": self.pool}),
+            "Limit": limit,
+        }
+        start = cursors.decode(cursor, ("pk", "pool", "rank"), ("pool", self.pool))
+        if start:
+            kwargs["ExclusiveStartKey"] = to_item(start)
+        response = call("query", **kwargs)
+        last = response.get("LastEvaluatedKey")
+        agents = [decode_load(from_item(item)) for item in response.get("Items", [])]
+        return agents, cursors.encode(from_item(last) if last else None)
+
+    def present(self, max_items: int = 10_000) -> list[AgentLoad]:
+        """Agents whose status is online or away (the presence sweep's read)."""
+        items = query_all(
+            max_items,
+            TableName=self.table,
+            IndexName=AGENTS_BY_LOAD,
+            KeyConditionExpression="#pool = :pool",
+            FilterExpression="#status <> :offline",
+            ExpressionAttributeNames={"#pool": "pool", "#status": "status"},
+            ExpressionAttributeValues=to_values({":pool": self.pool, ":offline": OFFLINE}),
+        )
+        return [decode_load(item) for item in items]

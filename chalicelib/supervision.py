@@ -1,0 +1,83 @@
+"""Supervision: every agent's state and capacity, the team's active chats, and forcing an agent off."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from chalicelib.errors import NotFound
+from chalicelib.models import AWAY, OFFLINE, Agent, Channel, Principal
+from chalicelib.shapes import Out, Shape
+from chalicelib.store import Store
+from chalicelib.store.agent_expressions import agent_not_found
+
+
+@dataclass(frozen=True)
+class AgentsPage:
+    agents: list[Agent]
+    next_cursor: str | None
+
+    JSON: ClassVar[Shape] = Shape(
+        agents=Out(schema={"description": "Online agents first, least loaded first."}),
+        next_cursor=Out(schema={"description": "Pass as `cursor` for the next page."}),
+    )
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.JSON.dump(self)
+
+
+@dataclass(frozen=True)
+class ChatsPage:
+    channels: list[Channel]
+    next_cursor: str | None
+
+    JSON: ClassVar[Shape] = Shape(
+        channels=Out(schema={"description": "Oldest first."}),
+        next_cursor=Out(schema={"description": "Pass as `cursor` for the next page."}),
+    )
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.JSON.dump(self)
+
+
+def agents(store: Store, caller: Principal, limit: int, cursor: str | None) -> AgentsPage:
+    """One page of the team's agents with status, load, capacity, last seen and sessions.
+
+    The page comes from the load index; the agents' own items (last seen,
+    sessions) are read in the same round trip as the token check.
+    """
+    loads, next_cursor = store.load_index.page(limit, cursor)
+    found = store.read(*(store.agents.ref(a.agent_id) for a in loads), caller=caller)
+    return AgentsPage([agent for agent in found if agent is not None], next_cursor)
+
+
+def active_chats(store: Store, caller: Principal, limit: int, cursor: str | None) -> ChatsPage:
+    """One page of the team's active chats, oldest first."""
+    store.read(caller=caller)
+    channels, next_cursor = store.channels.active_page(limit, cursor)
+    return ChatsPage(channels, next_cursor)
+
+
+def update_agent(store: Store, caller: Principal, agent_id: int, *, max_chats: int | None, status: str | None) -> Agent:
+    """Set an agent's capacity and/or force it ``away`` or ``offline``.
+
+    A lower capacity keeps the agent's chats and gives it no new ones until
+    it is below it again; a higher one counts from the next allocation.
+    Forcing an agent offline also ends its sessions and revokes their tokens.
+    """
+    (agent,) = store.read(store.agents.ref(agent_id), caller=caller)
+    if agent is None:
+        raise agent_not_found(agent_id)
+    try:
+        if max_chats is not None:
+            agent = store.agents.set_capacity(agent_id, max_chats)
+        if status == AWAY:
+            agent = store.agents.set_status(agent_id, AWAY)
+        elif status == OFFLINE:
+            if agent.session_entries:
+                revocations = [store.tokens.revoke_session(agent_id, e) for e in sorted(agent.session_entries)[:99]]
+                store.transaction().add(*revocations).commit()
+            agent = store.agents.set_status(agent_id, OFFLINE, end_sessions=True)
+    except NotFound:
+        raise agent_not_found(agent_id) from None
+    return agent
