@@ -36,7 +36,7 @@ from chalicelib.store.dynamo import get_client
 from tests.api import Api
 from tools import seed
 from tools.dynamodb_local import DynamoDBLocal, free_port, unavailable_reason
-from tools.run_local import STAGE, stage_environment
+from tools.stages import STAGE, stage_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 

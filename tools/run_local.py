@@ -17,7 +17,6 @@ is started: that endpoint is used (a remote DynamoDB Local, LocalStack, ...).
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import shutil
@@ -28,28 +27,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tools import dynamodb_local
+from tools.stages import STAGE, local_aws_environment, stage_environment
 
 ROOT = Path(__file__).resolve().parent.parent
-STAGE = "local"
 DATA_DIR = ROOT / ".data" / "dynamodb"
 
 log = logging.getLogger("tools.run_local")
-
-
-def stage_environment(stage: str = STAGE) -> dict[str, str]:
-    """The environment variables ``.chalice/config.json`` sets for ``stage``."""
-    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
-    return dict(config["stages"][stage].get("environment_variables", {}))
-
-
-def local_aws_environment(endpoint: str) -> dict[str, str]:
-    """Variables that point boto3 at a local engine with throwaway credentials."""
-    return {
-        "AWS_ENDPOINT_URL_DYNAMODB": endpoint,
-        "AWS_ACCESS_KEY_ID": "local",
-        "AWS_SECRET_ACCESS_KEY": "local",
-        "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
-    }
 
 
 def start_database(engine: str, fresh: bool) -> tuple[Callable[[], None], str]:
