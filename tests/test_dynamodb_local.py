@@ -32,7 +32,7 @@ def test_missing_package_is_explained(monkeypatch, tmp_path):
 
 def test_runner_falls_back_to_moto_when_dynamodb_local_cannot_run(monkeypatch, caplog):
     monkeypatch.setattr(dynamodb_local, "unavailable_reason", lambda: "no Java runtime on PATH")
-    stop, endpoint = run_local.start_database("auto", fresh=False)
+    stop, endpoint, _ = run_local.start_database("auto")
     try:
         assert endpoint.startswith("http://127.0.0.1:")
         assert "falling back to moto" in caplog.text and "no Java runtime on PATH" in caplog.text
