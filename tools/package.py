@@ -101,6 +101,7 @@ def package(stage: str, out: Path) -> Path:
         [*chalice, "package", "--stage", stage, "--merge-template", str(merge), str(target)],
         cwd=ROOT,
         env=env,
+        stdin=subprocess.DEVNULL,  # no terminal: chalice's CLI would probe it (see tools/run_local.py)
         check=True,
     )
     check_zip(target / "deployment.zip")

@@ -121,7 +121,9 @@ def serve(host: str, port: int, reload: bool) -> int:
         log.info("serving on port %d of every interface: http://<this machine's address>:%d (Ctrl-C stops)", port, port)
     else:
         log.info("serving on http://%s:%d (Ctrl-C stops)", host, port)
-    process = subprocess.Popen(command, cwd=ROOT)
+    # No stdin: on a terminal, chalice's CLI (through inquirer's blessed) would probe it with escape
+    # sequences at import, printing them as garbage and waiting ~10 s for answers that never come.
+    process = subprocess.Popen(command, cwd=ROOT, stdin=subprocess.DEVNULL)
     try:
         return process.wait()
     except KeyboardInterrupt:
