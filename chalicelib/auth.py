@@ -78,8 +78,9 @@ def verify_token(settings: Settings, token: str) -> Principal:
     """The principal of a valid token. Raises ``Unauthorized`` for anything else.
 
     Tokens signed with ``settings.jwt_previous_secret`` are accepted too, so a
-    key rotation does not log everybody out. Does not check revocation: that
-    needs the store.
+    key rotation does not log everybody out. A token whose ``exp`` is further
+    than ``settings.token_ttl_seconds`` after its ``iat`` is refused: we never
+    issue one. Does not check revocation: that needs the store.
     """
     keys = [settings.jwt_secret] + ([settings.jwt_previous_secret] if settings.jwt_previous_secret else [])
     claims = None
@@ -94,6 +95,9 @@ def verify_token(settings: Settings, token: str) -> Principal:
         except jwt.PyJWTError:
             break
     if claims is None:
+        raise Unauthorized("the token is not valid", code="invalid_token")
+    if claims["exp"] - claims["iat"] > settings.token_ttl_seconds:
+        # Never issued by us with this lifetime: a forged or leaked-secret token, or one from before the TTL shrank.
         raise Unauthorized("the token is not valid", code="invalid_token")
     subject, role, jti = claims["sub"], claims["role"], claims["jti"]
     if role not in ROLES or not isinstance(subject, str) or not subject.isdigit() or not isinstance(jti, str):

@@ -36,7 +36,7 @@ from chalicelib.store.tables import table_definitions
 from tools import seed
 from tools.api_client import Api
 from tools.dynamodb_local import DynamoDBLocal, free_port, unavailable_reason
-from tools.run_local import STAGE, stage_environment
+from tools.stages import STAGE, stage_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -2,6 +2,7 @@
 
 import base64
 import json
+import time
 
 import jwt
 import pytest
@@ -103,3 +104,20 @@ def test_authorize_requires_the_same_user_and_role():
         auth.authorize(principal, "agent", 2)
     with pytest.raises(Forbidden):
         auth.authorize(principal, "customer", 1)
+
+
+def test_a_token_living_longer_than_the_ttl_is_refused(settings):
+    # Signed with the right secret (a leaked secret, an old release), but valid for longer than tokens are issued.
+    now = int(time.time())
+    claims = {"sub": "1", "role": "agent", "jti": "x", "iat": now, "exp": now + settings.token_ttl_seconds + 1}
+    claims["iss"] = auth.ISSUER
+    with pytest.raises(Unauthorized) as error:
+        auth.verify_token(settings, jwt.encode(claims, settings.jwt_secret, algorithm="HS256"))
+    assert error.value.code == "invalid_token"
+
+
+def test_a_token_living_exactly_the_ttl_is_accepted(settings):
+    now = int(time.time())
+    claims = {"sub": "1", "role": "agent", "jti": "x", "iat": now, "exp": now + settings.token_ttl_seconds}
+    claims["iss"] = auth.ISSUER
+    assert auth.verify_token(settings, jwt.encode(claims, settings.jwt_secret, algorithm="HS256")).user_id == 1

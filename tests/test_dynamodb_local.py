@@ -1,6 +1,10 @@
 """The DynamoDB Local launcher and the local runner's choice of engine."""
 
 import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
 
 from chalicelib.config import get_settings
 from chalicelib.store import reset
@@ -28,7 +32,7 @@ def test_missing_package_is_explained(monkeypatch, tmp_path):
 
 def test_runner_falls_back_to_moto_when_dynamodb_local_cannot_run(monkeypatch, caplog):
     monkeypatch.setattr(dynamodb_local, "unavailable_reason", lambda: "no Java runtime on PATH")
-    stop, endpoint = run_local.start_database("auto", fresh=False)
+    stop, endpoint, _ = run_local.start_database("auto")
     try:
         assert endpoint.startswith("http://127.0.0.1:")
         assert "falling back to moto" in caplog.text and "no Java runtime on PATH" in caplog.text
@@ -55,3 +59,22 @@ def test_data_survives_a_restart(tmp_path, monkeypatch):
         assert item["Item"]["pk"] == {"S": "kept"}
     finally:
         second.stop()
+
+
+def test_telemetry_is_disabled_and_no_metadata_file_is_written(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # DynamoDB Local writes its telemetry id into the working directory
+    local = DynamoDBLocal.start()
+    try:
+        assert "-disableTelemetry" in local.process.args
+    finally:
+        local.stop()
+    assert not (tmp_path / "dynamodb-local-metadata.json").exists()
+
+
+def test_the_telemetry_metadata_file_is_ignored_and_untracked():
+    root = Path(__file__).resolve().parent.parent
+    assert "dynamodb-local-metadata.json" in (root / ".gitignore").read_text().split()
+    if not (root / ".git").exists():
+        pytest.skip("not a git checkout")
+    tracked = subprocess.run(["git", "-C", str(root), "ls-files", "dynamodb-local-metadata.json"], capture_output=True)
+    assert tracked.returncode == 0 and tracked.stdout == b""

@@ -208,3 +208,31 @@ def test_the_seed_flow_works_on_tables_deployed_by_cloudformation(monkeypatch, f
         assert api.resolve(1, agent, 1).status == 200
         assert api.logout("agent", 1, agent).status == 200
         invariants.check()
+
+
+def gateway_responses(packaged, stage) -> dict:
+    api = template(packaged, stage)["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    return api.get("x-amazon-apigateway-gateway-responses", {})
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_an_unknown_path_is_our_404_not_api_gateways_403(packaged, stage):
+    missing = gateway_responses(packaged, stage)["MISSING_AUTHENTICATION_TOKEN"]
+    assert missing["statusCode"] == "404"
+    body = json.loads(missing["responseTemplates"]["application/json"])
+    assert body["error"]["code"] == "not_found" and body["error"]["message"]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_gateways_own_errors_have_our_shape_and_security_headers(packaged, stage):
+    from chalicelib.routes.common import SECURITY_HEADERS
+
+    responses = gateway_responses(packaged, stage)
+    assert {"MISSING_AUTHENTICATION_TOKEN", "DEFAULT_4XX", "DEFAULT_5XX"} <= set(responses)
+    for response in responses.values():
+        template_ = response["responseTemplates"]["application/json"]
+        assert "$" not in template_  # fixed text: nothing of the request (a token, a header) is ever echoed
+        assert set(json.loads(template_)) == {"error"} and set(json.loads(template_)["error"]) == {"code", "message"}
+        headers = response["responseParameters"]
+        for name, value in SECURITY_HEADERS.items():
+            assert headers[f"gatewayresponse.header.{name}"] == f"'{value}'"

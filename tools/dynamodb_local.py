@@ -97,6 +97,7 @@ class DynamoDBLocal:
             "-port",
             str(port),
             "-sharedDb",  # one database whatever the credentials and region
+            "-disableTelemetry",  # sends nothing, and writes no dynamodb-local-metadata.json into the working directory
         ]
         if data_dir is None:
             command.append("-inMemory")

@@ -11,6 +11,16 @@
    (the Lambda runtime provides them; shipping them would only add cold-start
    time and megabytes), and prints its size.
 4. Runs cfn-lint on ``sam.json``.
+
+API Gateway answers some requests itself, before the function: an unknown path
+(its 403 ``Missing Authentication Token``, or with an ``Authorization`` header a
+message echoing the header back), throttling, a body too large, a timeout. The
+template's gateway responses give those our error shape and security headers
+(an unknown path is a 404, as under ``chalice local``). They sit in the API's
+definition (``x-amazon-apigateway-gateway-responses``) rather than in separate
+``AWS::ApiGateway::GatewayResponse`` resources: the definition is what each
+deployment of a SAM API snapshots, and separate resources are dropped or left
+undeployed when the definition changes (aws/serverless-application-model#390).
 """
 
 from __future__ import annotations
@@ -27,6 +37,31 @@ ROOT = Path(__file__).resolve().parent.parent
 TABLES = ROOT / "infra" / "tables.json"
 MAX_ZIP_BYTES = 5 * 1024 * 1024  # documented in README (Deploy)
 NOT_SHIPPED = ("boto3/", "botocore/", "s3transfer/")
+# API Gateway's own answers: (status, or None to keep the gateway's; code; message). Fixed text only:
+# $context.error.messageString can carry the request's Authorization header.
+GATEWAY_ERRORS = {
+    "MISSING_AUTHENTICATION_TOKEN": ("404", "not_found", "no route matches this path"),
+    "THROTTLED": (None, "too_many_requests", "too many requests; try again shortly"),
+    "REQUEST_TOO_LARGE": (None, "body_too_large", "the request is too large"),
+    "INTEGRATION_TIMEOUT": (None, "timeout", "the request took too long; try again"),
+    "DEFAULT_4XX": (None, "bad_request", "the request was refused before it reached the service"),
+    "DEFAULT_5XX": (None, "gateway_error", "the service could not answer; try again"),
+}
+
+
+def gateway_responses() -> dict:
+    """``x-amazon-apigateway-gateway-responses``: the gateway's own errors in our shape, with our headers."""
+    from chalicelib.routes.common import SECURITY_HEADERS
+
+    headers = {f"gatewayresponse.header.{name}": f"'{value}'" for name, value in SECURITY_HEADERS.items()}
+    responses = {}
+    for response_type, (status, code, message) in GATEWAY_ERRORS.items():
+        body = json.dumps({"error": {"code": code, "message": message}})
+        response = {"responseParameters": headers, "responseTemplates": {"application/json": body}}
+        if status:
+            response["statusCode"] = status
+        responses[response_type] = response
+    return responses
 
 
 def stage_template(stage: str) -> dict:
@@ -47,6 +82,10 @@ def stage_template(stage: str) -> dict:
     template["Resources"]["ApiHandlerLogGroup"] = {
         "Properties": {"LogGroupName": {"Fn::Sub": "/aws/lambda/${APIHandler}"}}
     }
+    # Merged into the API that chalice generates (RestAPI, an AWS::Serverless::Api).
+    template["Resources"]["RestAPI"] = {
+        "Properties": {"DefinitionBody": {"x-amazon-apigateway-gateway-responses": gateway_responses()}}
+    }
     return template
 
 
@@ -62,6 +101,7 @@ def package(stage: str, out: Path) -> Path:
         [*chalice, "package", "--stage", stage, "--merge-template", str(merge), str(target)],
         cwd=ROOT,
         env=env,
+        stdin=subprocess.DEVNULL,  # no terminal: chalice's CLI would probe it (see tools/run_local.py)
         check=True,
     )
     check_zip(target / "deployment.zip")

@@ -5,21 +5,29 @@ app with ``chalice local`` (stage ``local``) until interrupted, and stops the
 database with it.
 
     python -m tools.run_local [--port 8080] [--host 127.0.0.1] [--reload] [--fresh]
-                              [--engine auto|dynamodb-local|moto]
+                              [--engine auto|dynamodb-local|moto] [--data .data]
 
 The database is AWS DynamoDB Local, keeping its data in ``.data/dynamodb``
 across restarts (``--fresh`` empties it first). Where Java 17+ or the npm
 package is missing, it says why in one line and falls back to moto's server
 mode (in memory). With ``AWS_ENDPOINT_URL_DYNAMODB`` already set, no database
 is started: that endpoint is used (a remote DynamoDB Local, LocalStack, ...).
+
+Tokens are signed with a secret that lives as long as the data it goes with:
+``.data/jwt-secret`` (made on first run, mode 0600; ``--fresh`` deletes it, so
+a fresh store cannot revive tokens logged out before), or a new secret per run
+on moto, whose data dies with the process. ``JWT_SECRET`` set by hand wins.
+
+Ctrl-C (or a plain ``kill``) stops the server and then the database, and says
+so in one line.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -28,40 +36,47 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tools import dynamodb_local
+from tools.stages import STAGE, local_aws_environment, stage_environment
 
 ROOT = Path(__file__).resolve().parent.parent
-STAGE = "local"
-DATA_DIR = ROOT / ".data" / "dynamodb"
+DATA_ROOT = ROOT / ".data"
+SECRET_FILE = "jwt-secret"
 
 log = logging.getLogger("tools.run_local")
 
 
-def stage_environment(stage: str = STAGE) -> dict[str, str]:
-    """The environment variables ``.chalice/config.json`` sets for ``stage``."""
-    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
-    return dict(config["stages"][stage].get("environment_variables", {}))
+def reset_local_data(data_root: Path) -> None:
+    """``--fresh``: forget the local database and the secret its tokens were signed with."""
+    shutil.rmtree(data_root / "dynamodb", ignore_errors=True)
+    (data_root / SECRET_FILE).unlink(missing_ok=True)
 
 
-def local_aws_environment(endpoint: str) -> dict[str, str]:
-    """Variables that point boto3 at a local engine with throwaway credentials."""
-    return {
-        "AWS_ENDPOINT_URL_DYNAMODB": endpoint,
-        "AWS_ACCESS_KEY_ID": "local",
-        "AWS_SECRET_ACCESS_KEY": "local",
-        "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
-    }
+def local_jwt_secret(data_root: Path) -> str:
+    """The local stage's signing secret kept in ``data_root``: created on first use, readable by its owner only."""
+    path = data_root / SECRET_FILE
+    if path.exists():
+        secret = path.read_text().strip()
+        if secret:
+            return secret
+        path.unlink()
+    data_root.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(secret + "\n")
+    return secret
 
 
-def start_database(engine: str, fresh: bool) -> tuple[Callable[[], None], str]:
-    """Start the chosen engine; return how to stop it and its endpoint."""
+def start_database(engine: str, data_root: Path = DATA_ROOT) -> tuple[Callable[[], None], str, bool]:
+    """Start the chosen engine; return how to stop it, its endpoint, and whether its data outlives the run."""
     if engine in ("auto", "dynamodb-local"):
         reason = dynamodb_local.unavailable_reason()
         if reason is None:
-            if fresh:
-                shutil.rmtree(DATA_DIR, ignore_errors=True)
-            local = dynamodb_local.DynamoDBLocal.start(data_dir=DATA_DIR)
-            log.info("database: DynamoDB Local at %s, data in %s", local.endpoint, DATA_DIR.relative_to(ROOT))
-            return local.stop, local.endpoint
+            data_dir = data_root / "dynamodb"
+            local = dynamodb_local.DynamoDBLocal.start(data_dir=data_dir)
+            shown = data_dir.relative_to(ROOT) if data_dir.is_relative_to(ROOT) else data_dir
+            log.info("database: DynamoDB Local at %s, data in %s", local.endpoint, shown)
+            return local.stop, local.endpoint, True
         if engine == "dynamodb-local":
             raise SystemExit(f"run: DynamoDB Local cannot start: {reason}")
         log.warning("DynamoDB Local unavailable (%s): falling back to moto, in memory", reason)
@@ -71,7 +86,7 @@ def start_database(engine: str, fresh: bool) -> tuple[Callable[[], None], str]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     log.info("database: moto server (in memory) at http://127.0.0.1:%d", port)
-    return server.stop, f"http://127.0.0.1:{port}"
+    return server.stop, f"http://127.0.0.1:{port}", False
 
 
 def bootstrap() -> None:
@@ -102,8 +117,13 @@ def serve(host: str, port: int, reload: bool) -> int:
     ]
     if not reload:
         command.append("--no-autoreload")
-    log.info("serving on http://%s:%d (Ctrl-C stops)", host, port)
-    process = subprocess.Popen(command, cwd=ROOT)
+    if host in ("0.0.0.0", "::"):  # noqa: S104 - reporting the address, not binding it
+        log.info("serving on port %d of every interface: http://<this machine's address>:%d (Ctrl-C stops)", port, port)
+    else:
+        log.info("serving on http://%s:%d (Ctrl-C stops)", host, port)
+    # No stdin: on a terminal, chalice's CLI (through inquirer's blessed) would probe it with escape
+    # sequences at import, printing them as garbage and waiting ~10 s for answers that never come.
+    process = subprocess.Popen(command, cwd=ROOT, stdin=subprocess.DEVNULL)
     try:
         return process.wait()
     except KeyboardInterrupt:
@@ -112,6 +132,7 @@ def serve(host: str, port: int, reload: bool) -> int:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+            process.wait()
         return 0
 
 
@@ -121,10 +142,11 @@ def _stop(signum: int, _frame: object) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.run_local", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8080")))
+    parser.add_argument("--host", default=os.environ.get("HOST") or "127.0.0.1", help="default: $HOST or 127.0.0.1")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT") or "8080"))
     parser.add_argument("--reload", action="store_true", help="restart the server when code changes")
-    parser.add_argument("--fresh", action="store_true", help="start DynamoDB Local from an empty store")
+    parser.add_argument("--fresh", action="store_true", help="start from an empty local store and a new secret")
+    parser.add_argument("--data", type=Path, default=DATA_ROOT, help="the local data folder (default: .data)")
     parser.add_argument(
         "--engine",
         choices=("auto", "dynamodb-local", "moto"),
@@ -140,24 +162,35 @@ def main(argv: list[str] | None = None) -> int:
     # (set explicitly: a shell starting us in the background ignores SIGINT).
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
-    os.environ.update(stage_environment())
-    external = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB")
-    if external:
-        log.info("database: %s (from AWS_ENDPOINT_URL_DYNAMODB; not started here)", external)
-        os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
-        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
-        os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-        stop: Callable[[], None] = lambda: None  # noqa: E731
-    else:
-        stop, endpoint = start_database(args.engine, args.fresh)
-        os.environ.update(local_aws_environment(endpoint))
+    stop: Callable[[], None] = lambda: None  # noqa: E731
     try:
+        os.environ.update(stage_environment())
+        if args.fresh:
+            reset_local_data(args.data)
+        external = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB")
+        if external:
+            log.info("database: %s (from AWS_ENDPOINT_URL_DYNAMODB; not started here)", external)
+            os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
+            os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+            os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+            lasting = True
+        else:
+            stop, endpoint, lasting = start_database(args.engine, args.data)
+            os.environ.update(local_aws_environment(endpoint))
+        if not os.environ.get("JWT_SECRET"):
+            os.environ["JWT_SECRET"] = local_jwt_secret(args.data) if lasting else secrets.token_urlsafe(48)
         bootstrap()
-        return serve(args.host, args.port, args.reload)
+        code = serve(args.host, args.port, args.reload)
+    except KeyboardInterrupt:
+        code = 0
     finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the database's stop short
         stop()
-        if not external:
-            log.info("database stopped")
+    if code == 0:
+        log.info("stopped")
+    else:
+        log.error("the server exited with status %d", code)
+    return code
 
 
 if __name__ == "__main__":
