@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -59,6 +60,8 @@ def seed(agents: int, customers: int, online: bool = True) -> None:
             "pool": settings.agent_pool,
             "rank": keys.rank(0, online),
             "last_assigned_at": "",
+            # Agents that keep beating for the whole run (a heartbeat "now" would expire mid-run).
+            "last_seen": int(time.time()) + 24 * 3600,
         }
         for i in range(1, agents + 1)
     ]

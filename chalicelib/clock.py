@@ -1,4 +1,5 @@
-"""The service's clock: the one place it reads the time, so tests can set it (no sleeps)."""
+"""The service's clock: presence, throttling and allocation read the time here, so tests
+can set it (no sleeps). Tokens are issued and verified on the system clock, as PyJWT does."""
 
 from __future__ import annotations
 

@@ -55,7 +55,7 @@ def login(
     if needs_rehash(credentials.password_hash):
         store.logins.replace_hash(credentials, hash_password(password))
     attempt.succeeded()
-    token, principal = issue_token(settings, role, credentials.user_id, int(now))
+    token, principal = issue_token(settings, role, credentials.user_id)  # on PyJWT's clock, the system's
     user: Agent | Customer | Supervisor | None
     if role == keys.AGENT:
         user = store.agents.log_in(credentials.user_id, session_entry(principal.expires_at, principal.jti), int(now))
@@ -65,7 +65,7 @@ def login(
         user = store.customers.get(credentials.user_id)
     if user is None:
         raise Unauthorized(BAD_CREDENTIALS, code="invalid_credentials")
-    device = issue_device_token(settings, role, username, int(now))
+    device = issue_device_token(settings, role, username)
     return Session(user=user, token=token, expires_at=principal.expires_at, device_token=device)
 
 

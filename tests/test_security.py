@@ -6,7 +6,7 @@ import time
 import pytest
 from argon2 import PasswordHasher
 
-from chalicelib import sessions
+from chalicelib import clock
 from chalicelib import store as store_module
 from chalicelib.auth import issue_token
 from chalicelib.config import get_settings
@@ -41,15 +41,15 @@ def test_unknown_usernames_are_throttled_exactly_like_known_ones(api):
 
 def test_the_lock_ends_when_retry_after_says(api, monkeypatch):
     now = time.time()
-    monkeypatch.setattr(sessions.time, "time", lambda: now)
+    monkeypatch.setattr(clock, "now", lambda: now)
     for _ in range(5):
         login(api)
     locked = login(api, password="strongpass1")
     wait = int(locked.headers["Retry-After"])
     assert locked.status == 429 and wait <= 2 * get_settings().login_window_seconds
-    monkeypatch.setattr(sessions.time, "time", lambda: now + wait - 2)
+    monkeypatch.setattr(clock, "now", lambda: now + wait - 2)
     assert login(api, password="strongpass1").status == 429
-    monkeypatch.setattr(sessions.time, "time", lambda: now + wait)
+    monkeypatch.setattr(clock, "now", lambda: now + wait)
     assert login(api, password="strongpass1").status == 200
 
 

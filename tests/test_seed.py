@@ -14,7 +14,7 @@ def logins():
 
 def test_demo_users_are_seeded_with_hashed_passwords_only(seeded):
     found = logins()
-    assert len(found) == 11
+    assert len(found) == 12  # 3 agents, 8 customers, 1 supervisor
     for user in seed.DEMO_USERS:
         item = found[f"login#{user.role}#{user.username}"]
         assert item["user_id"] == user.user_id
@@ -28,7 +28,7 @@ def test_demo_users_are_seeded_with_hashed_passwords_only(seeded):
 
 def test_seeding_twice_duplicates_nothing(seeded):
     assert seed.seed_demo() == 0
-    assert len(logins()) == 11
+    assert len(logins()) == 12
 
 
 def test_extra_users_for_load_tests(seeded, monkeypatch):

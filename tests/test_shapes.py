@@ -32,8 +32,17 @@ def same_bytes(value, expected):
 
 def test_agent_and_customer_json_keep_their_keys_and_order():
     same_bytes(
-        Agent(1, "annasianna", "online", 2, "2026-01-01"),
-        {"id": 1, "username": "annasianna", "role": "agent", "status": "online", "active_chats": 2},
+        Agent(1, "annasianna", "online", 2, "2026-01-01", 3, "2026-11-25T04:30:53.000Z", 1),
+        {
+            "id": 1,
+            "username": "annasianna",
+            "role": "agent",
+            "status": "online",
+            "active_chats": 2,
+            "max_chats": 3,
+            "last_seen": "2026-11-25T04:30:53.000Z",
+            "sessions": 1,
+        },
     )
     same_bytes(
         Customer(1, "daungugur", None, 3, "x"),
