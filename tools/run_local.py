@@ -115,6 +115,20 @@ def serve(host: str, port: int, reload: bool) -> int:
         return 0
 
 
+def start_realtime() -> Callable[[], None]:
+    """The local WebSocket API on WS_PORT (default 8081) and the stream poller, calling the app's
+    own handlers in this process (see tools/ws_gateway.py); returns how to stop them."""
+    import app as app_module
+    from chalicelib.config import get_settings
+    from tools.ws_gateway import start_realtime as start
+
+    settings = get_settings()
+    handlers = {settings.users_table: app_module.users_events, settings.chats_table: app_module.chats_events}
+    stop = start(app_module, handlers, port=int(os.environ.get("WS_PORT", "8081")))
+    get_settings.cache_clear()  # WS_MANAGEMENT_URL is set now
+    return stop
+
+
 def _stop(signum: int, _frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -153,7 +167,11 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.update(local_aws_environment(endpoint))
     try:
         bootstrap()
-        return serve(args.host, args.port, args.reload)
+        stop_realtime = start_realtime()
+        try:
+            return serve(args.host, args.port, args.reload)
+        finally:
+            stop_realtime()
     finally:
         stop()
         if not external:
