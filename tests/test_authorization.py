@@ -32,6 +32,8 @@ SAMPLES = {
     ("GET", "/customer/{customer_id}/chat"): None,
     ("POST", "/customer/{customer_id}/chat/send"): {"text_message": "x"},
     ("PUT", "/customer/{customer_id}/logout"): None,
+    ("POST", "/agent/{agent_id}/ws-ticket"): None,
+    ("POST", "/customer/{customer_id}/ws-ticket"): None,
 }
 
 # (method, path template, role) of every route of the app that needs a token.
