@@ -191,6 +191,12 @@ class Params:
             return default
         return parse_id(name, self._fields[name], maximum)
 
+    def seconds(self, name: str, maximum: int) -> int:
+        """A whole number of seconds from 0 to ``maximum``; 0 if absent."""
+        if not self.has(name) or str(self._fields[name]).strip() == "0":
+            return 0
+        return parse_id(name, self._fields[name], maximum)
+
     def token(self, name: str) -> str | None:
         """An optional opaque token (printable ASCII, at most ``MAX_TOKEN_CHARS``)."""
         if not self.has(name):
