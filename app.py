@@ -3,18 +3,30 @@
 Routes live in ``chalicelib/routes``; services, the store and configuration
 are built lazily on first use, so importing this module touches neither
 boto3 clients nor the environment.
+
+Besides the REST routes, the app has the WebSocket handlers (``$connect``,
+``$disconnect``, ``$default``) and one stream handler per table whose changes
+become events (``chalicelib/routes/realtime.py``). The stream ARNs below are
+placeholders: ``tools/package.py`` points the event sources at the streams of
+the tables in ``infra/tables.json``. A scheduled function sweeps silent agents
+offline every minute (``chalicelib/presence.py``).
 """
 
-from chalice import Chalice
+from chalice import Chalice, Rate
+from chalice.app import CloudWatchEvent, DynamoDBEvent, WebsocketEvent
 
-from chalicelib.routes import agents, customers, docs, supervisors
+from chalicelib import presence
+from chalicelib.config import get_settings
+from chalicelib.routes import agents, customers, docs, realtime, supervisors
 from chalicelib.routes.common import preflight, standard_responses
+from chalicelib.store import get_store
 
 app = Chalice(app_name="agent-allocation")
 app.register_middleware(standard_responses, "http")
 app.register_blueprint(agents.bp)
 app.register_blueprint(customers.bp)
 app.register_blueprint(supervisors.bp)
+app.register_blueprint(realtime.bp)
 app.register_blueprint(docs.bp)
 
 # CORS preflight for every path, answered by the function itself (see
@@ -22,3 +34,44 @@ app.register_blueprint(docs.bp)
 # read at run time, not baked into the API Gateway definition.
 for _path in list(app.routes):
     app.route(_path, methods=["OPTIONS"], name=f"preflight_{len(app.routes)}")(preflight)
+
+# -- real-time: WebSocket API and stream event sources ------------------------
+
+app.experimental_feature_flags.update(["WEBSOCKETS"])
+USERS_STREAM = "arn:aws:dynamodb:us-east-1:000000000000:table/agent-allocation-users/stream/placeholder"
+CHATS_STREAM = "arn:aws:dynamodb:us-east-1:000000000000:table/agent-allocation-chats/stream/placeholder"
+STREAM_BATCH_SIZE = 100
+
+
+# Lambda finds each handler by its name in this module: each is declared here.
+@app.on_ws_connect()
+def ws_connect(event: WebsocketEvent) -> dict:
+    return realtime.on_connect(event)
+
+
+@app.on_ws_disconnect()
+def ws_disconnect(event: WebsocketEvent) -> None:
+    realtime.on_disconnect(event)
+
+
+@app.on_ws_message()
+def ws_message(event: WebsocketEvent) -> None:
+    realtime.on_message(event)
+
+
+@app.on_dynamodb_record(USERS_STREAM, batch_size=STREAM_BATCH_SIZE)
+def users_events(event: DynamoDBEvent) -> None:
+    realtime.on_stream(event)
+
+
+@app.on_dynamodb_record(CHATS_STREAM, batch_size=STREAM_BATCH_SIZE)
+def chats_events(event: DynamoDBEvent) -> None:
+    realtime.on_stream(event)
+
+
+# -- presence: agents silent for PRESENCE_TIMEOUT_SECONDS go offline -------------
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def presence_sweep(_event: CloudWatchEvent) -> None:
+    presence.sweep(get_store(), get_settings())

@@ -25,6 +25,8 @@ CANDIDATES = 8
 MAX_OVERFLOW_CHECKS = 96
 BACKOFF_BASE_SECONDS = 0.01
 BACKOFF_CAP_SECONDS = 0.25
+# How often a long-polling history read looks again (one query each time).
+LONG_POLL_INTERVAL_SECONDS = 0.5
 
 
 def initiate(
@@ -146,12 +148,17 @@ def history(
     customer_id: int | None,
     limit: int,
     after: str | None,
+    wait: int = 0,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
 ) -> HistoryPage:
     """One page of a channel's messages, oldest first, for one of its two participants.
 
     The channel is named by ``channel_id`` (any channel, active or resolved)
     or, without it, is the active chat of ``customer_id`` (agents) or of the
-    calling customer.
+    calling customer. With ``wait`` seconds and nothing after ``after`` yet,
+    the page is read again (every ``LONG_POLL_INTERVAL_SECONDS``) until a
+    message arrives or ``wait`` has passed (long-poll: one query per poll).
     """
     if channel_id is not None:
         channel = _named_channel(store, principal, channel_id, customer_id)
@@ -160,7 +167,11 @@ def history(
         if owner is None:
             raise InvalidInput("channel_id or customer_id is required", field="channel_id")
         channel = customer_active_channel(store, principal, owner)
+    deadline = clock() + wait
     messages, next_after = store.messages.page(channel.channel_id, limit, after)
+    while not messages and (left := deadline - clock()) > 0:
+        sleep(min(LONG_POLL_INTERVAL_SECONDS, left))
+        messages, next_after = store.messages.page(channel.channel_id, limit, after)
     return HistoryPage(channel=channel, messages=messages, next_cursor=next_after)
 
 

@@ -28,6 +28,7 @@ class Settings:
     users_table: str
     chats_table: str
     tokens_table: str
+    connections_table: str
     jwt_secret: str
     # Accepted (never used to sign) while tokens signed before a key rotation expire.
     jwt_previous_secret: str | None
@@ -45,6 +46,10 @@ class Settings:
     login_window_seconds: int
     cors_allowed_origins: tuple[str, ...]
     log_level: str
+    # The WebSocket address clients connect to (a ws-ticket's url); None: push is not configured.
+    ws_url: str | None = None
+    # The management API push is sent to; None: derived from each connection's $connect event.
+    ws_management_url: str | None = None
 
 
 def _env(name: str, default: str | None = None) -> str:
@@ -103,6 +108,7 @@ def load_settings() -> Settings:
         users_table=_env("USERS_TABLE"),
         chats_table=_env("CHATS_TABLE"),
         tokens_table=_env("TOKENS_TABLE"),
+        connections_table=_env("CONNECTIONS_TABLE"),
         jwt_secret=secret,
         jwt_previous_secret=_secret("JWT_PREVIOUS_SECRET"),
         token_ttl_seconds=_env_int("TOKEN_TTL_SECONDS", 3600, 60, MAX_TOKEN_TTL_SECONDS),
@@ -119,7 +125,21 @@ def load_settings() -> Settings:
         login_window_seconds=_env_int("LOGIN_WINDOW_SECONDS", 900, 10, 86_400),
         cors_allowed_origins=origins,
         log_level=_log_level(),
+        ws_url=_ws_url(stage),
+        ws_management_url=os.environ.get("WS_MANAGEMENT_URL") or None,
     )
+
+
+def _ws_url(stage: str) -> str | None:
+    """WS_URL; in the local stages, the local gateway of ``make run`` (ws://127.0.0.1:WS_PORT)."""
+    url = os.environ.get("WS_URL")
+    if url:
+        if not url.startswith(("ws://", "wss://")):
+            raise ConfigError("environment variable WS_URL must start with ws:// or wss://")
+        return url.rstrip("/")
+    if stage in LOCAL_STAGES:
+        return f"ws://127.0.0.1:{_env_int('WS_PORT', 8081, 1, 65535)}"
+    return None
 
 
 def _log_level() -> str:

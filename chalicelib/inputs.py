@@ -213,6 +213,12 @@ class Params:
             raise InvalidInput(f"{name} must be a whole number from {minimum} to {maximum}", field=name)
         return value
 
+    def seconds(self, name: str, maximum: int) -> int:
+        """A whole number of seconds from 0 to ``maximum``; 0 if absent."""
+        if not self.has(name) or str(self._fields[name]).strip() == "0":
+            return 0
+        return parse_id(name, self._fields[name], maximum)
+
     def token(self, name: str) -> str | None:
         """An optional opaque token (printable ASCII, at most ``MAX_TOKEN_CHARS``)."""
         if not self.has(name):

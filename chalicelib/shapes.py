@@ -147,6 +147,18 @@ def page_limit_field(*, default_setting: str, documented_default: int) -> Any:
     return _declare(In(lambda p, n, s: p.limit(n, getattr(s, default_setting)), schema))
 
 
+def wait_field(*, maximum: int) -> Any:
+    """Long-poll: seconds to wait for something new, 0 (the default: answer at once) to ``maximum``."""
+    schema = {
+        "type": "integer",
+        "minimum": 0,
+        "maximum": maximum,
+        "description": f"Long-poll: with no message after `cursor` yet, wait up to this many seconds "
+        f"(0-{maximum}) for one; answers as soon as one is stored.",
+    }
+    return _declare(In(lambda p, n, _s: p.seconds(n, maximum), schema))
+
+
 def idempotency_key_header(*, description: str) -> Any:
     schema = {"type": "string", "pattern": IDEMPOTENCY_KEY.pattern}
     spec = In(lambda h, n, _s: idempotency_key(h.get(n.lower())), schema, "Idempotency-Key", header=True)

@@ -37,6 +37,8 @@ SAMPLES = {
     ("PUT", "/supervisor/{supervisor_id}/agents/{agent_id}"): {"max_chats": 3},
     ("GET", "/supervisor/{supervisor_id}/chats"): None,
     ("PUT", "/supervisor/{supervisor_id}/logout"): None,
+    ("POST", "/agent/{agent_id}/ws-ticket"): None,
+    ("POST", "/customer/{customer_id}/ws-ticket"): None,
 }
 # Other ids in a path: an agent the supervisor manages.
 OTHER_PATH_IDS = {"{agent_id}": "2"}

@@ -13,6 +13,8 @@
 - The access log carried query strings, and with them any secret a client put
   there (``POST /agent/login?username=...&password=...``): it logs the path
   only, ``?<redacted>`` standing for a query string.
+- A setting given in the environment overrides the stage's value in
+  ``.chalice/config.json`` (chalice itself lets the stage win).
 - Ctrl-C or SIGTERM ends the server quietly (no ``Aborted!``, no traceback):
   ``make run`` says in one line that it stopped.
 
@@ -21,6 +23,7 @@ Same arguments as the ``chalice`` command: ``python -m tools.chalice_local local
 
 import json
 import logging
+import os
 import re
 import signal
 import sys
@@ -35,11 +38,25 @@ if __name__ == "__main__":  # first, so an interrupt while chalice and the app i
     signal.signal(signal.SIGTERM, _quiet_exit)
 
 from chalice import local  # noqa: E402
-from chalice.cli import main  # noqa: E402
+from chalice.cli import factory, main  # noqa: E402
 
 from chalicelib.routes.common import SECURITY_HEADERS  # noqa: E402
 
 local.ThreadedHTTPServer.request_queue_size = 128
+
+_load_chalice_app = factory.CLIFactory.load_chalice_app
+
+
+def _load_app_with_overrides(
+    self: factory.CLIFactory, environment_variables: object = None, **kwargs: object
+) -> object:
+    """The stage's variables, except those the caller's environment sets: ``ALLOCATION_CAP=3 make run``."""
+    if isinstance(environment_variables, dict):
+        environment_variables = {k: v for k, v in environment_variables.items() if k not in os.environ}
+    return _load_chalice_app(self, environment_variables, **kw)
+
+
+factory.CLIFactory.load_chalice_app = _load_app_with_overrides  # type: ignore[method-assign]
 
 NOT_FOUND_MESSAGE = "no route matches this path"
 QUERY_STRING = re.compile(r"\?[^\s\"']*")

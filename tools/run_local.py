@@ -32,6 +32,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -136,6 +137,40 @@ def serve(host: str, port: int, reload: bool) -> int:
         return 0
 
 
+def start_realtime() -> Callable[[], None]:
+    """The local WebSocket API on WS_PORT (default 8081) and the stream poller, calling the app's
+    own handlers in this process (see tools/ws_gateway.py); returns how to stop them."""
+    import app as app_module
+    from chalicelib.config import get_settings
+    from tools.ws_gateway import start_realtime as start
+
+    settings = get_settings()
+    handlers = {settings.users_table: app_module.users_events, settings.chats_table: app_module.chats_events}
+    stop = start(app_module, handlers, port=int(os.environ.get("WS_PORT", "8081")))
+    get_settings.cache_clear()  # WS_MANAGEMENT_URL is set now
+    return stop
+
+
+def start_presence_sweep() -> Callable[[], None]:
+    """Every PRESENCE_SWEEP_SECONDS, mark agents silent for PRESENCE_TIMEOUT_SECONDS offline (as the
+    scheduled function does on AWS every minute); returns how to stop it."""
+    from chalicelib import presence
+    from chalicelib.config import get_settings
+    from chalicelib.store import get_store
+
+    stopped = threading.Event()
+
+    def loop() -> None:
+        while not stopped.wait(get_settings().presence_sweep_seconds):
+            try:
+                presence.sweep(get_store(), get_settings())
+            except Exception:
+                log.exception("presence sweep failed")
+
+    threading.Thread(target=loop, name="presence-sweep", daemon=True).start()
+    return stopped.set
+
+
 def _stop(signum: int, _frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -164,7 +199,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _stop)
     stop: Callable[[], None] = lambda: None  # noqa: E731
     try:
-        os.environ.update(stage_environment())
+        for name, value in stage_environment().items():
+            os.environ.setdefault(name, value)  # a setting in the environment overrides the stage's
         if args.fresh:
             reset_local_data(args.data)
         external = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB")
@@ -180,7 +216,13 @@ def main(argv: list[str] | None = None) -> int:
         if not os.environ.get("JWT_SECRET"):
             os.environ["JWT_SECRET"] = local_jwt_secret(args.data) if lasting else secrets.token_urlsafe(48)
         bootstrap()
-        code = serve(args.host, args.port, args.reload)
+        stop_realtime = start_realtime()
+        stop_sweep = start_presence_sweep()
+        try:
+            code = serve(args.host, args.port, args.reload)
+        finally:
+            stop_sweep()
+            stop_realtime()
     except KeyboardInterrupt:
         code = 0
     finally:

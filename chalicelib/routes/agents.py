@@ -56,6 +56,7 @@ def history(caller: Principal, fields: AgentHistoryInput) -> Response:
         customer_id=fields.customer_id,
         limit=fields.limit,
         after=fields.cursor,
+        wait=fields.wait,
     )
     return reply(page)
 

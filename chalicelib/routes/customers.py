@@ -45,7 +45,13 @@ def initiate(caller: Principal, _fields: NoInput) -> Response:
 def history(caller: Principal, fields: CustomerHistoryInput) -> Response:
     """History of one of the customer's chats (default: the active one)"""
     page = channels.history(
-        get_store(), caller, channel_id=fields.channel_id, customer_id=None, limit=fields.limit, after=fields.cursor
+        get_store(),
+        caller,
+        channel_id=fields.channel_id,
+        customer_id=None,
+        limit=fields.limit,
+        after=fields.cursor,
+        wait=fields.wait,
     )
     return reply(page)
 

@@ -29,6 +29,7 @@ from chalicelib.shapes import (
     sortable_id_field,
     text_field,
     username_field,
+    wait_field,
 )
 
 # The defaults of MAX_MESSAGE_CHARS and HISTORY_PAGE_SIZE (chalicelib/config.py), as the
@@ -36,6 +37,8 @@ from chalicelib.shapes import (
 DOCUMENTED_MAX_MESSAGE_CHARS = 4000
 DOCUMENTED_PAGE_SIZE = 50
 MAX_CHATS_LIMIT = 50  # the largest capacity a supervisor may give an agent
+# The longest long-poll of history (API Gateway ends a request after 29 s).
+MAX_WAIT_SECONDS = 20
 
 # -- inputs -------------------------------------------------------------------
 
@@ -106,6 +109,7 @@ class AgentHistoryInput:
     agent_id: int | None = id_field(description="Optional; must equal the path.")
     limit: int = _limit()
     cursor: str | None = _cursor()
+    wait: int = wait_field(maximum=MAX_WAIT_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -113,6 +117,7 @@ class CustomerHistoryInput:
     channel_id: str | None = sortable_id_field(description="The chat (active or resolved).")
     limit: int = _limit()
     cursor: str | None = _cursor()
+    wait: int = wait_field(maximum=MAX_WAIT_SECONDS)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ its reads and handing out transaction items (``chalicelib.store.transaction``):
 - ``messages``: messages and idempotency records of sends
 - ``tokens``: revoked tokens; ``logins``: password hashes; ``throttle``: login attempts
 - ``supervisors``: supervisor accounts
+- ``connections``: open WebSocket connections; ``tickets``: single-use WebSocket tickets
 
 ``Store`` puts them together; ``get_store()`` builds it for the current
 settings on first use and caches it (tests clear it with ``reset()``).
@@ -29,6 +30,7 @@ from chalicelib.ssm import read_parameter
 from chalicelib.store.agents import Agents
 from chalicelib.store.batch import Ref, get_many
 from chalicelib.store.channels import Channels
+from chalicelib.store.connections import Connections
 from chalicelib.store.customers import Customers
 from chalicelib.store.dynamo import get_client
 from chalicelib.store.load_index import LoadIndex
@@ -36,6 +38,7 @@ from chalicelib.store.logins import Logins
 from chalicelib.store.messages import Messages, Replayed
 from chalicelib.store.supervisors import Supervisors
 from chalicelib.store.throttle import LoginThrottle
+from chalicelib.store.tickets import Tickets
 from chalicelib.store.tokens import Tokens, revoked
 from chalicelib.store.transaction import OnFail, Stale, Transaction, busy
 
@@ -53,6 +56,8 @@ class Store:
     logins: Logins
     throttle: LoginThrottle
     supervisors: Supervisors
+    connections: Connections
+    tickets: Tickets
 
     @classmethod
     def for_settings(cls, settings: Settings) -> Store:
@@ -66,6 +71,8 @@ class Store:
             logins=Logins(settings.users_table),
             throttle=LoginThrottle(settings.tokens_table),
             supervisors=Supervisors(settings.users_table),
+            connections=Connections(settings.connections_table),
+            tickets=Tickets(settings.connections_table),
         )
 
     def transaction(self, caller: Principal | None = None, *, on_conflict: OnFail = busy) -> Transaction:

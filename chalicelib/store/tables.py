@@ -28,7 +28,7 @@ ACTIVE_CHANNELS_BY_AGENT = "active_channels_by_agent"
 ACTIVE_CHANNELS_BY_POOL = "active_channels_by_pool"
 
 # Items carrying this attribute (epoch seconds) are removed by DynamoDB TTL:
-# revoked tokens, idempotency records.
+# revoked tokens, idempotency records, WebSocket connections and tickets.
 TTL_ATTRIBUTE = "expires_at"
 
 # Condition clauses on an item's existence (every table's partition key is ``pk``).
@@ -38,7 +38,12 @@ ITEM_EXISTS = "attribute_exists(pk)"
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "infra" / "tables.json"
 # Which setting names each table of the template.
-TABLE_SETTINGS = {"UsersTable": "users_table", "ChatsTable": "chats_table", "TokensTable": "tokens_table"}
+TABLE_SETTINGS = {
+    "UsersTable": "users_table",
+    "ChatsTable": "chats_table",
+    "TokensTable": "tokens_table",
+    "ConnectionsTable": "connections_table",
+}
 # Properties of the template that ``create_table`` takes as they are.
 CREATE_TABLE_KEYS = ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "BillingMode")
 
@@ -55,6 +60,10 @@ def table_definitions(settings: Settings) -> list[dict[str, Any]]:
     for logical_id, setting in TABLE_SETTINGS.items():
         properties = template()["Resources"][logical_id]["Properties"]
         definition = {key: properties[key] for key in CREATE_TABLE_KEYS if key in properties}
+        stream = properties.get("StreamSpecification")
+        if stream:
+            # CloudFormation says only the view type; the API also wants it switched on.
+            definition["StreamSpecification"] = {"StreamEnabled": True, **stream}
         definitions.append({"TableName": getattr(settings, setting), **definition})
     return definitions
 

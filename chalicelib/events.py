@@ -1,0 +1,193 @@
+"""Events: what changed, read from one DynamoDB Streams record. Pure: no AWS, no clock.
+
+``to_events(record)`` maps one stream record (the Lambda shape: ``eventID``,
+``eventName``, ``dynamodb.Keys/NewImage/OldImage/ApproximateCreationDateTime``)
+of the users or chats table to zero or more ``Event`` values:
+
+- ``chat.assigned``: a channel became active for an agent (created active, or a
+  queued chat activated).
+- ``chat.resolved``: a channel went from active to resolved.
+- ``chat.transferred``: an active channel's agent changed.
+- ``message.created``: a message was stored in a channel.
+- ``agent.presence``: an agent's status changed (online/offline; a heartbeat or
+  a load change is no event).
+- ``chat.queued``: a channel was created with status ``queued`` (reserved for
+  the queue feature; nothing writes that status yet).
+- ``chat.left``: reserved for a customer leaving a chat (not written yet, so
+  never emitted).
+
+``event_id`` is derived from the record's ``eventID`` (unique per stream record,
+the same when a batch is delivered again) and the event type, so a replayed
+record yields the same id and consumers de-duplicate on it. TTL deletions
+(``eventName`` ``UNKNOWN_TO_SDK_VERSION`` on DynamoDB Local, ``REMOVE`` with a
+service principal on AWS), idempotency records, logins and customers' pointers
+yield no event.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from chalicelib import keys
+from chalicelib.models import ACTIVE, RESOLVED, Channel, Message
+from chalicelib.shapes import Out, Shape
+
+CHAT_ASSIGNED = "chat.assigned"
+CHAT_QUEUED = "chat.queued"
+CHAT_TRANSFERRED = "chat.transferred"
+CHAT_RESOLVED = "chat.resolved"
+CHAT_LEFT = "chat.left"
+MESSAGE_CREATED = "message.created"
+AGENT_PRESENCE = "agent.presence"
+TYPES = (CHAT_ASSIGNED, CHAT_QUEUED, CHAT_TRANSFERRED, CHAT_RESOLVED, CHAT_LEFT, MESSAGE_CREATED, AGENT_PRESENCE)
+
+# The status a queued chat will have (reserved for the queue feature).
+QUEUED = "queued"
+
+
+@dataclass(frozen=True)
+class Event:
+    event_id: str
+    type: str
+    time: str
+    chat_id: str | None = None
+    agent_id: int | None = None
+    customer_id: int | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+    JSON: ClassVar[Shape] = Shape(
+        event_id=Out(schema={"description": "Stable: a replayed stream record gives the same id."}),
+        type=Out(schema={"enum": list(TYPES)}),
+        time=Out(),
+        chat_id=Out(),
+        agent_id=Out(),
+        customer_id=Out(),
+        data=Out(),
+    )
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.JSON.dump(self)
+
+    def with_participants(self, agent_id: int, customer_id: int) -> Event:
+        return replace(self, agent_id=agent_id, customer_id=customer_id)
+
+    def audience(self) -> list[tuple[str, int]]:
+        """The users (role, id) this event is pushed to: the chat's participants, or the agent."""
+        users = []
+        if self.agent_id is not None:
+            users.append((keys.AGENT, self.agent_id))
+        if self.customer_id is not None:
+            users.append((keys.CUSTOMER, self.customer_id))
+        return users
+
+
+def to_events(record: dict[str, Any]) -> list[Event]:
+    """The events one stream record stands for (often none)."""
+    stream = record.get("dynamodb") or {}
+    name = record.get("eventName")
+    if name not in ("INSERT", "MODIFY"):
+        return []  # deletions (TTL cleanup included) are no event
+    keys_ = decode_image(stream.get("Keys") or {})
+    new = decode_image(stream.get("NewImage") or {})
+    old = decode_image(stream.get("OldImage") or {})
+    pk, sk = str(keys_.get("pk", "")), str(keys_.get("sk", ""))
+    made = _Maker(str(record.get("eventID", "")), _record_time(stream))
+    if pk.startswith("channel#") and sk == keys.CHANNEL_SK:
+        return _channel_events(made, new, old)
+    if pk.startswith("channel#") and sk.startswith(keys.MESSAGE_SK_PREFIX) and name == "INSERT":
+        message = _message(new)
+        sender = {f"{message.sender_role}_id": message.sender_id}
+        return [made(MESSAGE_CREATED, message.created_at, message.channel_id, {"message": message.to_dict()}, **sender)]
+    if pk.startswith(f"{keys.AGENT}#") and name == "MODIFY" and new.get("status") != old.get("status"):
+        data = {"status": new.get("status"), "previous": old.get("status")}
+        return [made(AGENT_PRESENCE, None, None, data, agent_id=int(new["agent_id"]))]
+    return []
+
+
+def _channel_events(made: _Maker, new: dict[str, Any], old: dict[str, Any]) -> list[Event]:
+    status, was = new.get("status"), old.get("status")
+    channel = _channel(new)
+    people = {"agent_id": channel.agent_id, "customer_id": channel.customer_id}
+    data = {"channel": channel.to_dict()}
+    if status == ACTIVE and was != ACTIVE:
+        return [made(CHAT_ASSIGNED, None if was else channel.created_at, channel.channel_id, data, **people)]
+    if status == QUEUED and not old:
+        return [made(CHAT_QUEUED, channel.created_at, channel.channel_id, data, **people)]
+    if status == RESOLVED and was == ACTIVE:
+        return [made(CHAT_RESOLVED, channel.resolved_at, channel.channel_id, data, **people)]
+    if status == ACTIVE and was == ACTIVE and old.get("agent_id") != new.get("agent_id"):
+        moved = {**data, "from_agent_id": int(old["agent_id"])}
+        return [made(CHAT_TRANSFERRED, None, channel.channel_id, moved, **people)]
+    return []
+
+
+@dataclass(frozen=True)
+class _Maker:
+    """Builds the events of one record: the id from the record's ``eventID`` and the type."""
+
+    record_id: str
+    record_time: str
+
+    def __call__(self, kind: str, time: str | None, chat_id: str | None, data: dict[str, Any], **who: int) -> Event:
+        return Event(event_id(self.record_id, kind), kind, time or self.record_time, chat_id, data=data, **who)
+
+
+def event_id(record_id: str, kind: str) -> str:
+    """A stable id for the event ``kind`` of stream record ``record_id`` (32 hex characters)."""
+    return hashlib.sha256(f"{record_id}|{kind}".encode()).hexdigest()[:32]
+
+
+def _record_time(stream: dict[str, Any]) -> str:
+    """The record's ``ApproximateCreationDateTime`` (epoch seconds, or a datetime from boto3) as ISO 8601."""
+    value = stream.get("ApproximateCreationDateTime", 0)
+    moment = value if isinstance(value, datetime) else datetime.fromtimestamp(float(value), UTC)
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _channel(image: dict[str, Any]) -> Channel:
+    return Channel(
+        channel_id=image["channel_id"],
+        customer_id=int(image["customer_id"]),
+        agent_id=int(image["agent_id"]),
+        status=image["status"],
+        created_at=image["created_at"],
+        resolved_at=image.get("resolved_at"),
+    )
+
+
+def _message(image: dict[str, Any]) -> Message:
+    return Message(
+        message_id=image["message_id"],
+        channel_id=image["channel_id"],
+        sender_role=image["sender_role"],
+        sender_id=int(image["sender_id"]),
+        text=image["text"],
+        created_at=image["created_at"],
+    )
+
+
+def decode_image(image: dict[str, Any]) -> dict[str, Any]:
+    """A stream image (DynamoDB's typed JSON) as Python values; whole numbers as ``int``."""
+    return {name: _value(typed) for name, typed in image.items()}
+
+
+def _value(typed: dict[str, Any]) -> Any:
+    ((kind, value),) = typed.items()
+    if kind == "N":
+        number = Decimal(value)
+        return int(number) if number == number.to_integral_value() else number
+    if kind == "M":
+        return decode_image(value)
+    if kind == "L":
+        return [_value(item) for item in value]
+    if kind == "NULL":
+        return None
+    if kind in ("SS", "BS"):
+        return set(value)
+    if kind == "NS":
+        return {Decimal(v) for v in value}
+    return value  # S, BOOL, B

@@ -1,0 +1,125 @@
+"""Real-time push: WebSocket tickets, connections, and sending stream events to them.
+
+- ``issue_ticket``: a single-use ticket (60 s) for an authenticated user, and
+  the complete URL to connect with it (no access token in any URL).
+- ``connect`` / ``disconnect``: ``$connect`` consumes the ticket and records the
+  connection under its user; ``$disconnect`` forgets it.
+- ``deliver``: the stream handler. Maps each record to events
+  (``chalicelib.events``) and posts each event to every open connection of the
+  users it concerns: a chat's agent and customer, or the agent whose presence
+  changed. A connection only ever receives events of chats its user takes part
+  in. Connections found closed (``Gone``) are forgotten. A replayed batch posts
+  the same events again with the same ``event_id``s (clients de-duplicate).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+from urllib.parse import urlencode
+
+from chalicelib import sockets
+from chalicelib.config import Settings
+from chalicelib.errors import Unavailable
+from chalicelib.events import MESSAGE_CREATED, Event, to_events
+from chalicelib.models import TIMESTAMP, Principal
+from chalicelib.shapes import Out, Shape
+from chalicelib.store import Store
+from chalicelib.store.connections import Connection
+from chalicelib.store.tickets import TICKET_TTL_SECONDS
+
+log = logging.getLogger(__name__)
+
+BATCH_GET_LIMIT = 100
+Post = Callable[[str, str, bytes], bool]
+
+
+@dataclass(frozen=True)
+class WsTicket:
+    url: str
+    expires_at: str
+
+    JSON: ClassVar[Shape] = Shape(
+        url=Out(schema={"description": "The complete WebSocket address, with a single-use ticket."}),
+        expires_at=Out(schema={**TIMESTAMP, "description": "Connect before this (60 s); the ticket works once."}),
+    )
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.JSON.dump(self)
+
+
+def issue_ticket(store: Store, settings: Settings, principal: Principal, *, now: float | None = None) -> WsTicket:
+    """A new ticket for the caller (committed only while the caller's token is not revoked)."""
+    if settings.ws_url is None:
+        raise Unavailable("real-time push is not configured in this stage", code="push_unavailable", retry_after=60)
+    now = time.time() if now is None else now
+    ticket = secrets.token_urlsafe(32)
+    store.transaction(principal).add(store.tickets.issue(ticket, principal.role, principal.user_id, now)).commit()
+    expires = datetime.fromtimestamp(int(now) + TICKET_TTL_SECONDS, UTC)
+    return WsTicket(
+        url=f"{settings.ws_url}/?{urlencode({'ticket': ticket})}",
+        expires_at=expires.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+    )
+
+
+def connect(
+    store: Store, settings: Settings, ticket: str, connection_id: str, endpoint: str, *, now: float | None = None
+) -> Connection:
+    """Consume ``ticket`` and record the connection for its user. Raises ``Unauthorized``
+    (``invalid_ticket``) for a ticket that is unknown, used or expired."""
+    now = time.time() if now is None else now
+    role, user_id = store.tickets.consume(ticket, now)
+    connection = Connection(connection_id, role, user_id, settings.ws_management_url or endpoint)
+    store.connections.add(connection, now)
+    log.info("connection %s opened for %s %d", connection_id, role, user_id)
+    return connection
+
+
+def disconnect(store: Store, connection_id: str) -> None:
+    store.connections.remove(connection_id)
+
+
+def deliver(store: Store, records: Iterable[dict[str, Any]], *, post: Post = sockets.post) -> int:
+    """Push the events of stream ``records`` to their users' connections; returns how many posts succeeded."""
+    events = _with_participants(store, [event for record in records for event in to_events(record)])
+    connections: dict[tuple[str, int], list[Connection]] = {}
+    sent = 0
+    for event in events:
+        data = json.dumps(event.to_dict(), separators=(",", ":")).encode()
+        for user in event.audience():
+            if user not in connections:
+                connections[user] = store.connections.of_user(*user)
+            for connection in list(connections[user]):
+                try:
+                    sent += post(connection.endpoint, connection.connection_id, data)
+                except sockets.Gone:
+                    log.info("connection %s is gone: forgotten", connection.connection_id)
+                    store.connections.remove(connection.connection_id)
+                    connections[user].remove(connection)
+    return sent
+
+
+def _with_participants(store: Store, events: list[Event]) -> list[Event]:
+    """Messages name only their sender: add the chat's agent and customer (one batch read per 100 chats)."""
+    chat_ids = sorted({e.chat_id for e in events if e.type == MESSAGE_CREATED and e.chat_id})
+    channels = {}
+    for start in range(0, len(chat_ids), BATCH_GET_LIMIT):
+        chunk = chat_ids[start : start + BATCH_GET_LIMIT]
+        for chat_id, channel in zip(chunk, store.read(*(store.channels.ref(c) for c in chunk)), strict=True):
+            if channel is not None:
+                channels[chat_id] = channel
+    out = []
+    for event in events:
+        if event.type == MESSAGE_CREATED:
+            channel = channels.get(event.chat_id or "")
+            if channel is None:
+                continue
+            event = event.with_participants(channel.agent_id, channel.customer_id)
+        out.append(event)
+    return out

@@ -1,0 +1,69 @@
+"""Real-time routes: WebSocket tickets, and the WebSocket and stream handlers' bodies.
+
+``app.py`` registers the handlers (``$connect``, ``$disconnect``, ``$default``
+and one stream handler per table); they only unpack the event and call
+``chalicelib.realtime``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from chalice import Blueprint, Response
+from chalice.app import DynamoDBEvent, WebsocketEvent
+
+from chalicelib import realtime
+from chalicelib.config import get_settings
+from chalicelib.errors import DomainError
+from chalicelib.keys import AGENT, CUSTOMER
+from chalicelib.models import Principal
+from chalicelib.realtime import WsTicket
+from chalicelib.routes.common import STATUS, reply, route
+from chalicelib.routes.payloads import NoInput
+from chalicelib.store import get_store
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint(__name__)
+
+TICKET_OK = (200, WsTicket, "Connect to `url` within 60 s; the ticket works once.")
+
+
+@route(bp, "POST", "/agent/{agent_id}/ws-ticket", role=AGENT, body=NoInput, ok=TICKET_OK)
+def agent_ticket(caller: Principal, _fields: NoInput) -> Response:
+    """A single-use WebSocket ticket: the agent's chat and presence events"""
+    return reply(realtime.issue_ticket(get_store(), get_settings(), caller))
+
+
+@route(bp, "POST", "/customer/{customer_id}/ws-ticket", role=CUSTOMER, body=NoInput, ok=TICKET_OK)
+def customer_ticket(caller: Principal, _fields: NoInput) -> Response:
+    """A single-use WebSocket ticket: the customer's chat events"""
+    return reply(realtime.issue_ticket(get_store(), get_settings(), caller))
+
+
+def on_connect(event: WebsocketEvent) -> dict[str, Any]:
+    """``$connect``: the ``ticket`` query parameter must be a live ticket; anything else is refused."""
+    query = event.to_dict().get("queryStringParameters") or {}
+    ticket = query.get("ticket") or ""
+    endpoint = f"https://{event.domain_name}/{event.stage}"
+    try:
+        realtime.connect(get_store(), get_settings(), ticket, event.connection_id, endpoint)
+    except DomainError as error:
+        log.info("connection %s refused: %s", event.connection_id, error.code)
+        status = next(code for cls, code in STATUS.items() if isinstance(error, cls))
+        return {"statusCode": status}
+    return {"statusCode": 200}
+
+
+def on_disconnect(event: WebsocketEvent) -> None:
+    realtime.disconnect(get_store(), event.connection_id)
+
+
+def on_message(_event: WebsocketEvent) -> None:
+    """``$default``: the socket only carries events to the client; what clients send is ignored."""
+
+
+def on_stream(event: DynamoDBEvent) -> None:
+    """A batch of stream records (users or chats table): push their events."""
+    realtime.deliver(get_store(), event.to_dict()["Records"])
