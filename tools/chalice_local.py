@@ -53,7 +53,7 @@ def _load_app_with_overrides(
     """The stage's variables, except those the caller's environment sets: ``ALLOCATION_CAP=3 make run``."""
     if isinstance(environment_variables, dict):
         environment_variables = {k: v for k, v in environment_variables.items() if k not in os.environ}
-    return _load_chalice_app(self, environment_variables, **kw)
+    return _load_chalice_app(self, environment_variables, **kwargs)
 
 
 factory.CLIFactory.load_chalice_app = _load_app_with_overrides  # type: ignore[method-assign]
