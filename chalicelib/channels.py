@@ -13,7 +13,7 @@ from chalicelib.config import Settings
 from chalicelib.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
 from chalicelib.models import ACTIVE, RESOLVED, Channel, Choice, HistoryPage, Principal, Rule
 from chalicelib.store import Stale, Store
-from chalicelib.store.agent_expressions import Expired
+from chalicelib.store.agent_expressions import AgentGone
 from chalicelib.store.transaction import stale
 
 log = logging.getLogger(__name__)
@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 CANDIDATES = 8
 # A transaction holds 100 items; an allocation uses 4 of its own.
 MAX_OVERFLOW_CHECKS = 96
+# Agents an allocation finds gone before it gives up (each costs one failed commit).
+MAX_GONE_PER_ALLOCATION = 2 * CANDIDATES
 BACKOFF_BASE_SECONDS = 0.01
 BACKOFF_CAP_SECONDS = 0.25
 # How often a long-polling history read looks again (one query each time).
@@ -48,7 +50,8 @@ def initiate(
     """
     rng = rng or random.Random()  # noqa: S311 - jitter and tie-breaks, not secrets
     cap = settings.allocation_cap
-    for attempt in range(settings.allocation_max_attempts):
+    attempt = gone = 0
+    while attempt < settings.allocation_max_attempts and gone <= MAX_GONE_PER_ALLOCATION:
         fresh_after = int(clock.now()) - settings.presence_timeout_seconds
         choice = _choose(store, cap, rng if attempt else None)
         channel = Channel(
@@ -60,14 +63,17 @@ def initiate(
         )
         try:
             commit_assignment(store, principal, channel, choice, cap, fresh_after)
-        except Expired as expired:
-            # Online in the index, silent for too long: offline for allocation now, and for everyone.
-            log.info("agent %d missed its heartbeats; marking it offline", expired.agent_id)
-            store.agents.expire(expired.agent_id, fresh_after)
+        except AgentGone as silent:
+            # Online in the index, but gone (silent too long: offline now, for everyone; or away or
+            # offline already). Choosing again right away is no lost race: it uses up no attempt.
+            log.info("agent %d is no longer available", silent.agent_id)
+            store.agents.expire(silent.agent_id, fresh_after)
+            gone += 1
             continue
         except Stale:
             log.info("allocation attempt %d lost a race for agent %d", attempt + 1, choice.agent.agent_id)
             sleep(rng.uniform(0, min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt)))
+            attempt += 1
             continue
         log.info("channel %s assigned to agent %d by rule %s", channel.channel_id, channel.agent_id, choice.rule.value)
         return channel

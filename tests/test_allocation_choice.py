@@ -76,3 +76,32 @@ def test_overflow_proof_is_capped_by_the_transaction_size():
     assert max(a.active_count for a in choice.must_be_full) <= min(
         a.active_count for a in online if a not in choice.must_be_full and a != choice.agent
     )
+
+
+# -- per-agent capacity ------------------------------------------------------------
+
+
+def with_capacity(agent_id, count, max_chats, status=ONLINE):
+    return AgentLoad(agent_id=agent_id, status=status, active_count=count, max_chats=max_chats)
+
+
+def test_rule1_uses_each_agents_own_capacity():
+    # Agent 1 may take 3, agent 2 only 1: with 2 and 1 chats, only agent 1 is below its capacity.
+    choice = choose_agent([with_capacity(1, 2, 3), with_capacity(2, 1, 1)], CAP)
+    assert choice.agent.agent_id == 1 and choice.rule is Rule.UNDER_CAP
+
+
+def test_an_agent_without_its_own_capacity_has_the_default():
+    choice = choose_agent([with_capacity(1, 2, None), with_capacity(2, 2, 5)], CAP)
+    assert choice.agent.agent_id == 2 and choice.rule is Rule.UNDER_CAP
+
+
+def test_rule2_only_when_every_online_agent_is_at_or_over_its_own_capacity():
+    # Capacity lowered below the load: the agent keeps its chats and takes no new ones.
+    choice = choose_agent([with_capacity(1, 3, 1), with_capacity(2, 1, 1)], CAP)
+    assert choice.rule is Rule.OVERFLOW and choice.agent.agent_id == 2
+
+
+def test_a_capacity_of_zero_takes_no_chat_under_rule1():
+    choice = choose_agent([with_capacity(1, 0, 0), with_capacity(2, 1, 2)], CAP)
+    assert choice.agent.agent_id == 2 and choice.rule is Rule.UNDER_CAP

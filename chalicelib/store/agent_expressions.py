@@ -38,8 +38,9 @@ TAKE_SLOT_CONDITIONS = {
 NAMES = {"#status": "status"}
 
 
-class Expired(Stale):
-    """The chosen agent is online in the index but its heartbeat has expired: mark it offline, choose again."""
+class AgentGone(Stale):
+    """The chosen agent is no longer available at the commit (silent too long, away or offline),
+    though the index still showed it online: mark it offline if silent, and choose again."""
 
     def __init__(self, agent_id: int) -> None:
         super().__init__(agent_id)

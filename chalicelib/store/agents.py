@@ -26,7 +26,7 @@ from chalicelib.store.agent_expressions import (
     NO_CHANGE,
     NO_FREE_SLOT,
     TAKE_SLOT_CONDITIONS,
-    Expired,
+    AgentGone,
     SessionEnded,
     agent_not_found,
     expression,
@@ -94,7 +94,7 @@ class Agents:
 
     def take_slot(self, choice: Choice, cap: int, now: str, fresh_after: int) -> Item:
         """Count one more chat on the chosen agent, on condition the choice still holds
-        (``TAKE_SLOT_CONDITIONS``). Fails as ``Expired`` (its heartbeat expired) or ``Stale``."""
+        (``TAKE_SLOT_CONDITIONS``). Fails as ``AgentGone`` (no longer available) or ``Stale``."""
         change = load_change(add=1)
         values = {**change["values"], ":now": now, ":online": ONLINE, ":fresh": fresh_after}
         if choice.rule is Rule.UNDER_CAP:
@@ -104,8 +104,9 @@ class Agents:
         agent_id = choice.agent.agent_id
 
         def lost(current: dict[str, Any] | None) -> Exception:
-            if current and current.get("status") == ONLINE and int(current.get("last_seen", 0)) < fresh_after:
-                return Expired(agent_id)
+            available = current and current.get("status") == ONLINE and int(current.get("last_seen", 0)) >= fresh_after
+            if current and not available and choice.rule is not Rule.NOBODY_ONLINE:
+                return AgentGone(agent_id)  # not a lost race for a slot: the agent left
             return Stale()
 
         update = {
