@@ -102,6 +102,10 @@ def per_endpoint() -> dict[str, Usage]:
         "history (10 messages)", usage, lambda: api.request("GET", "/customer/1/chat", token=customer, query=query)
     )
     meter.measure("active chats", usage, lambda: api.active(1, agent))
+    beat = {"status": "online"}
+    meter.measure("heartbeat", usage, lambda: api.request("PUT", "/agent/1/presence", token=agent, form=beat))
+    supervisor = meter.measure("supervisor login", usage, lambda: api.login("supervisor", 1)).body["token"]
+    meter.measure("supervisor agents", usage, lambda: api.request("GET", "/supervisor/1/agents", token=supervisor))
     meter.measure("resolve", usage, lambda: api.resolve(1, agent, 1))
     meter.measure("customer logout", usage, lambda: api.logout("customer", 1, customer))
     meter.measure("agent logout", usage, lambda: api.logout("agent", 1, agent))
