@@ -33,8 +33,10 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from chalicelib import keys
-from chalicelib.models import ACTIVE, RESOLVED, Channel, Message
+from chalicelib.models import ACTIVE, RESOLVED
 from chalicelib.shapes import Out, Shape
+from chalicelib.store.channels import decode as decode_channel
+from chalicelib.store.messages import decode as decode_message
 
 CHAT_ASSIGNED = "chat.assigned"
 CHAT_QUEUED = "chat.queued"
@@ -99,7 +101,7 @@ def to_events(record: dict[str, Any]) -> list[Event]:
     if pk.startswith("channel#") and sk == keys.CHANNEL_SK:
         return _channel_events(made, new, old)
     if pk.startswith("channel#") and sk.startswith(keys.MESSAGE_SK_PREFIX) and name == "INSERT":
-        message = _message(new)
+        message = decode_message(new)
         sender = {f"{message.sender_role}_id": message.sender_id}
         return [made(MESSAGE_CREATED, message.created_at, message.channel_id, {"message": message.to_dict()}, **sender)]
     if pk.startswith(f"{keys.AGENT}#") and name == "MODIFY" and new.get("status") != old.get("status"):
@@ -110,7 +112,7 @@ def to_events(record: dict[str, Any]) -> list[Event]:
 
 def _channel_events(made: _Maker, new: dict[str, Any], old: dict[str, Any]) -> list[Event]:
     status, was = new.get("status"), old.get("status")
-    channel = _channel(new)
+    channel = decode_channel(new)
     people = {"agent_id": channel.agent_id, "customer_id": channel.customer_id}
     data = {"channel": channel.to_dict()}
     if status == ACTIVE and was != ACTIVE:
@@ -146,28 +148,6 @@ def _record_time(stream: dict[str, Any]) -> str:
     value = stream.get("ApproximateCreationDateTime", 0)
     moment = value if isinstance(value, datetime) else datetime.fromtimestamp(float(value), UTC)
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _channel(image: dict[str, Any]) -> Channel:
-    return Channel(
-        channel_id=image["channel_id"],
-        customer_id=int(image["customer_id"]),
-        agent_id=int(image["agent_id"]),
-        status=image["status"],
-        created_at=image["created_at"],
-        resolved_at=image.get("resolved_at"),
-    )
-
-
-def _message(image: dict[str, Any]) -> Message:
-    return Message(
-        message_id=image["message_id"],
-        channel_id=image["channel_id"],
-        sender_role=image["sender_role"],
-        sender_id=int(image["sender_id"]),
-        text=image["text"],
-        created_at=image["created_at"],
-    )
 
 
 def decode_image(image: dict[str, Any]) -> dict[str, Any]:

@@ -271,11 +271,7 @@ class Agents:
             "ExpressionAttributeNames": change["names"],
             "ExpressionAttributeValues": to_values(values),
         }
-        try:
-            Transaction().add(Item("agent", {"Update": update}, on_fail=stale)).commit()
-        except Stale:
-            return False
-        return True
+        return _write_if(update)
 
     def repair_count(self, agent: Agent, actual: int) -> bool:
         """Set the agent's count to ``actual`` if it is unchanged since ``agent`` was read;
@@ -292,8 +288,13 @@ class Agents:
             "ExpressionAttributeNames": change["names"],
             "ExpressionAttributeValues": to_values(values),
         }
-        try:
-            Transaction().add(Item("agent", {"Update": update}, on_fail=stale)).commit()
-        except Stale:
-            return False
-        return True
+        return _write_if(update)
+
+
+def _write_if(update: dict[str, Any]) -> bool:
+    """One conditional update of an agent; ``False`` if its condition no longer holds."""
+    try:
+        Transaction().add(Item("agent", {"Update": update}, on_fail=stale)).commit()
+    except Stale:
+        return False
+    return True
