@@ -61,9 +61,10 @@ def _wait_until_serving(base: str, process: subprocess.Popen, output: Path) -> s
         if process.poll() is not None:
             pytest.fail(f"make run exited at start:\n{output.read_text()}")
         try:
-            # The password in the query string: the access log must not keep it.
-            reply = requests.post(f"{base}/agent/login", params=LOGIN, timeout=2)
-            if reply.status_code == 200:
+            # First the password in the query string (refused with 400): the access log must not keep it.
+            refused = requests.post(f"{base}/agent/login", params=LOGIN, timeout=2)
+            reply = requests.post(f"{base}/agent/login", data=LOGIN, timeout=2)
+            if reply.status_code == 200 and refused.status_code == 400:
                 return reply.json()["token"]
         except requests.ConnectionError:
             pass
@@ -77,7 +78,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     output = folder / "output.txt"
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("AWS_ENDPOINT_URL_DYNAMODB", "JWT_SECRET", "PORT")}
-    env.update(HOST=HOST, PYTHONUNBUFFERED="1")
+    env.update(HOST=HOST, PYTHONUNBUFFERED="1", WS_PORT=str(free_port()))
     command = [sys.executable, "-m", "tools.run_local", "--engine", "moto", "--port", str(port)]
     command += ["--data", str(folder / "data")]
     with output.open("w") as sink:
@@ -111,7 +112,7 @@ def test_nothing_the_run_started_outlives_it(run):
 
 def test_the_access_log_never_carries_a_query_string(run):
     assert "strongpass1" not in run.output and "annasianna" not in run.output
-    assert '"POST /agent/login?<redacted> HTTP/1.1" 200' in run.output
+    assert '"POST /agent/login?<redacted> HTTP/1.1" 400' in run.output
 
 
 def test_host_is_the_address_served(run):
@@ -174,6 +175,7 @@ def test_on_a_terminal_it_serves_promptly_without_escape_garbage_and_ctrl_c_stop
     pty = pytest.importorskip("pty")
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("AWS_ENDPOINT_URL_DYNAMODB", "JWT_SECRET", "HOST", "PORT")}
+    env["WS_PORT"] = str(free_port())
     command = [sys.executable, "-m", "tools.run_local", "--engine", "moto", "--port", str(port)]
     command += ["--data", str(tmp_path / "data")]
     pid, terminal = pty.fork()
