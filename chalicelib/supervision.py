@@ -11,6 +11,8 @@ from chalicelib.shapes import Out, Shape
 from chalicelib.store import Store
 from chalicelib.store.agent_expressions import agent_not_found
 
+MAX_TRANSACTION_ITEMS = 100
+
 
 @dataclass(frozen=True)
 class AgentsPage:
@@ -74,9 +76,10 @@ def update_agent(store: Store, caller: Principal, agent_id: int, *, max_chats: i
         if status == AWAY:
             agent = store.agents.set_status(agent_id, AWAY)
         elif status == OFFLINE:
-            if agent.session_entries:
-                revocations = [store.tokens.revoke_session(agent_id, e) for e in sorted(agent.session_entries)[:99]]
-                store.transaction().add(*revocations).commit()
+            entries = sorted(agent.session_entries)
+            for start in range(0, len(entries), MAX_TRANSACTION_ITEMS):
+                chunk = entries[start : start + MAX_TRANSACTION_ITEMS]
+                store.transaction().add(*(store.tokens.revoke_session(agent_id, e) for e in chunk)).commit()
             agent = store.agents.set_status(agent_id, OFFLINE, end_sessions=True)
     except NotFound:
         raise agent_not_found(agent_id) from None
