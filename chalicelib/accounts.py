@@ -12,12 +12,15 @@ def _exists(_current: object) -> Exception:
     return Conflict("the user or its username exists already", code="user_exists")
 
 
-def create_user(store: Store, role: str, user_id: int, username: str, password_hash: str) -> bool:
-    """Create the user and its login in one transaction; ``False`` if either already exists."""
+def create_user(
+    store: Store, role: str, user_id: int, username: str, password_hash: str, team: str | None = None
+) -> bool:
+    """Create the user (an agent in ``team``, default the default team) and its login in one
+    transaction; ``False`` if either already exists."""
     now = keys.now_iso()
     user: Item
     if role == keys.AGENT:
-        user = store.agents.new(user_id, username, now)
+        user = store.agents.new(user_id, username, now, team)
     elif role == keys.SUPERVISOR:
         user = store.supervisors.new(user_id, username, now)
     else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 import time
@@ -36,6 +37,7 @@ def initiate(
     settings: Settings,
     principal: Principal,
     *,
+    team: str | None = None,
     rng: random.Random | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Channel:
@@ -49,17 +51,19 @@ def initiate(
     or the commit kept losing races.
     """
     rng = rng or random.Random()  # noqa: S311 - jitter and tie-breaks, not secrets
+    team = team or settings.agent_pool  # a team is a shard: its own agents, index partition and proof
     cap = settings.allocation_cap
     attempt = gone = 0
     while attempt < settings.allocation_max_attempts and gone <= MAX_GONE_PER_ALLOCATION:
         fresh_after = int(clock.now()) - settings.presence_timeout_seconds
-        choice = _choose(store, cap, rng if attempt else None)
+        choice = _choose(store, cap, rng if attempt else None, team)
         channel = Channel(
             channel_id=keys.new_id(),
             customer_id=principal.user_id,
             agent_id=choice.agent.agent_id,
             status=ACTIVE,
             created_at=keys.now_iso(),
+            team=team,
         )
         try:
             commit_assignment(store, principal, channel, choice, cap, fresh_after)
@@ -98,13 +102,13 @@ def commit_assignment(
     ).commit()
 
 
-def _choose(store: Store, cap: int, rng: random.Random | None) -> Choice:
-    choice = choose_agent(store.load_index.candidates(CANDIDATES), cap, rng)
+def _choose(store: Store, cap: int, rng: random.Random | None, team: str) -> Choice:
+    choice = choose_agent(store.load_index.candidates(CANDIDATES, team), cap, rng)
     if choice is None:
         raise Unavailable("no agent exists to take the chat", code="no_agents", retry_after=30)
     if choice.rule is Rule.OVERFLOW:
         # Everyone read was full: read every online agent to prove it.
-        online = store.load_index.online(MAX_OVERFLOW_CHECKS + 1)
+        online = store.load_index.online(MAX_OVERFLOW_CHECKS + 1, team)
         choice = choose_agent(online, cap, rng) or choice
         if choice.rule is Rule.OVERFLOW:
             choice = with_overflow_proof(choice, online, MAX_OVERFLOW_CHECKS)
@@ -130,14 +134,7 @@ def resolve(store: Store, principal: Principal, *, customer_id: int | None, chan
         store.agents.release_slot(channel.agent_id),
         store.customers.release_active_chat(channel.customer_id, channel.channel_id),
     ).commit()
-    return Channel(
-        channel_id=channel.channel_id,
-        customer_id=channel.customer_id,
-        agent_id=channel.agent_id,
-        status=RESOLVED,
-        created_at=channel.created_at,
-        resolved_at=resolved_at,
-    )
+    return dataclasses.replace(channel, status=RESOLVED, resolved_at=resolved_at)
 
 
 def active_chats(store: Store, principal: Principal) -> list[Channel]:

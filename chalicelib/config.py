@@ -9,6 +9,7 @@ its name.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -20,6 +21,7 @@ DEVELOPMENT_JWT_SECRET = "local-development-secret-do-not-deploy-0123456789"
 LOCAL_STAGES = frozenset({"local", "test"})
 MAX_TOKEN_TTL_SECONDS = 12 * 3600
 MIN_SECRET_CHARS = 32
+TEAM_NAME = re.compile(r"^[a-z0-9_-]{1,32}$")
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,8 @@ class Settings:
     allocation_max_attempts: int
     presence_timeout_seconds: int
     presence_sweep_seconds: int
-    agent_pool: str
+    agent_pool: str  # the default team
+    teams: tuple[str, ...]  # every team: each its own load-index partition
     max_message_chars: int
     max_body_bytes: int
     history_page_size: int
@@ -103,6 +106,10 @@ def load_settings() -> Settings:
     origins = tuple(o.strip() for o in os.environ.get("CORS_ALLOWED_ORIGINS", "").split(",") if o.strip())
     if "*" in origins:
         raise ConfigError("environment variable CORS_ALLOWED_ORIGINS must list origins, not '*'")
+    pool = _env("AGENT_POOL", "default")
+    teams = tuple(dict.fromkeys(t.strip() for t in os.environ.get("TEAMS", pool).split(",") if t.strip()))
+    if pool not in teams or any(not TEAM_NAME.match(t) for t in teams):
+        raise ConfigError("environment variable TEAMS must list team names (a-z, 0-9, -, _) including AGENT_POOL")
     return Settings(
         stage=stage,
         users_table=_env("USERS_TABLE"),
@@ -116,7 +123,8 @@ def load_settings() -> Settings:
         allocation_max_attempts=_env_int("ALLOCATION_MAX_ATTEMPTS", 6, 1, 50),
         presence_timeout_seconds=_env_int("PRESENCE_TIMEOUT_SECONDS", 90, 5, 3600),
         presence_sweep_seconds=_env_int("PRESENCE_SWEEP_SECONDS", 15, 1, 3600),
-        agent_pool=_env("AGENT_POOL", "default"),
+        agent_pool=pool,
+        teams=teams,
         max_message_chars=_env_int("MAX_MESSAGE_CHARS", 4000, 1, 100_000),
         max_body_bytes=_env_int("MAX_BODY_BYTES", 16 * 1024, 1024, 1024 * 1024),
         history_page_size=_env_int("HISTORY_PAGE_SIZE", 50, 1, 500),

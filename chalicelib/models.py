@@ -147,6 +147,7 @@ class Channel:
     status: str
     created_at: str
     resolved_at: str | None = None
+    team: str | None = None  # the team it was routed in (None: before teams existed)
 
     JSON: ClassVar[Shape] = Shape(
         channel_id=Out(),
@@ -155,6 +156,7 @@ class Channel:
         status=Out(schema={"enum": [ACTIVE, RESOLVED]}),
         created_at=Out(schema=TIMESTAMP),
         resolved_at=Out(),
+        team=Out(),
     )
 
     def to_dict(self) -> dict[str, Any]:

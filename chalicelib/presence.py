@@ -37,7 +37,7 @@ def sweep(store: Store, settings: Settings, now: float | None = None) -> list[in
     """Mark every present agent whose heartbeat has expired offline; return their ids."""
     now = clock.now() if now is None else now
     fresh_after = int(now) - settings.presence_timeout_seconds
-    present = store.load_index.present()
+    present = [agent for team in settings.teams for agent in store.load_index.present(team=team)]
     expired = []
     for start in range(0, len(present), BATCH_READ_KEYS):
         chunk = present[start : start + BATCH_READ_KEYS]

@@ -118,6 +118,16 @@ def choice_field(
     )
 
 
+def team_field() -> Any:
+    """An optional team name, one of ``settings.teams``; absent: the default team (``AGENT_POOL``)."""
+    schema = {
+        "type": "string",
+        "pattern": "^[a-z0-9_-]{1,32}$",
+        "description": "A team (one of TEAMS); default: the default team. Unknown teams are a 400.",
+    }
+    return _declare(In(lambda p, n, s: p.choice(n, s.teams, required=False, default=s.agent_pool), schema))
+
+
 def number_field(minimum: int, maximum: int, *, description: str = "") -> Any:
     """An optional whole number in a range (JSON number or decimal string)."""
     schema = {

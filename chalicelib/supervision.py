@@ -42,21 +42,21 @@ class ChatsPage:
         return self.JSON.dump(self)
 
 
-def agents(store: Store, caller: Principal, limit: int, cursor: str | None) -> AgentsPage:
+def agents(store: Store, caller: Principal, limit: int, cursor: str | None, team: str | None = None) -> AgentsPage:
     """One page of the team's agents with status, load, capacity, last seen and sessions.
 
     The page comes from the load index; the agents' own items (last seen,
     sessions) are read in the same round trip as the token check.
     """
-    loads, next_cursor = store.load_index.page(limit, cursor)
+    loads, next_cursor = store.load_index.page(limit, cursor, team)
     found = store.read(*(store.agents.ref(a.agent_id) for a in loads), caller=caller)
     return AgentsPage([agent for agent in found if agent is not None], next_cursor)
 
 
-def active_chats(store: Store, caller: Principal, limit: int, cursor: str | None) -> ChatsPage:
-    """One page of the team's active chats, oldest first."""
+def active_chats(store: Store, caller: Principal, limit: int, cursor: str | None, team: str | None = None) -> ChatsPage:
+    """One page of a team's active chats, oldest first."""
     store.read(caller=caller)
-    channels, next_cursor = store.channels.active_page(limit, cursor)
+    channels, next_cursor = store.channels.active_page(limit, cursor, team)
     return ChatsPage(channels, next_cursor)
 
 

@@ -58,6 +58,7 @@ def test_channel_message_and_history_json_keep_their_keys_and_order():
         "status": "resolved",
         "created_at": "2026-11-24T05:58:47.381Z",
         "resolved_at": "2026-11-24T05:58:48.000Z",
+        "team": None,  # wave 2: the team it was routed in (None for a value made without one)
     }
     message = {
         "message_id": MESSAGE.message_id,

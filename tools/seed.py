@@ -60,12 +60,14 @@ def seed_demo() -> int:
     return sum(create_user(store, u.role, u.user_id, u.username, hash_password(u.password)) for u in DEMO_USERS)
 
 
-def seed_extra(role: str, count: int, password: str) -> int:
-    """Create ``count`` extra users of ``role`` (ids after the demo ones); return how many were new."""
+def seed_extra(role: str, count: int, password: str, team: str | None = None, first: int | None = None) -> int:
+    """Create ``count`` extra users of ``role`` (ids from ``first``, by default after the demo ones;
+    agents in ``team``); return how many were new."""
     store = get_store()
     password_hash = hash_password(password)
-    first = FIRST_EXTRA_ID[role]
-    return sum(create_user(store, role, i, f"{role}{i}", password_hash) for i in range(first, first + count))
+    first = first or FIRST_EXTRA_ID[role]
+    ids = range(first, first + count)
+    return sum(create_user(store, role, i, f"{role}{i}", password_hash, team) for i in ids)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--agents", type=int, default=0, metavar="N", help="extra agents to create")
     parser.add_argument("--customers", type=int, default=0, metavar="N", help="extra customers to create")
     parser.add_argument("--password", default="loadtest-pass", help="password of the extra users")
+    parser.add_argument("--team", default=None, help="the team of the extra agents (default: AGENT_POOL)")
+    parser.add_argument("--first-id", type=int, default=None, metavar="ID", help="the first extra user's id")
     parser.add_argument("--no-create-tables", action="store_true", help="fail instead of creating missing tables")
     args = parser.parse_args(argv)
     if args.agents < 0 or args.customers < 0:
@@ -84,9 +88,12 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_demo:
         log.info("demo users: %d created", seed_demo())
     if args.agents:
-        log.info("extra agents: %d created", seed_extra(AGENT, args.agents, args.password))
+        created = seed_extra(AGENT, args.agents, args.password, args.team, args.first_id)
+        log.info("extra agents: %d created", created)
     if args.customers:
-        log.info("extra customers: %d created", seed_extra(CUSTOMER, args.customers, args.password))
+        log.info(
+            "extra customers: %d created", seed_extra(CUSTOMER, args.customers, args.password, first=args.first_id)
+        )
     return 0
 
 

@@ -14,6 +14,7 @@ from chalicelib.routes.common import reply, route
 from chalicelib.routes.payloads import (
     CustomerHistoryInput,
     CustomerSendInput,
+    InitiateInput,
     LoggedOut,
     LoginInput,
     NoInput,
@@ -30,12 +31,12 @@ def login(fields: LoginInput) -> Response:
 
 
 @route(
-    bp, "POST", "/customer/{customer_id}/chat/initiate", role=CUSTOMER, body=NoInput,
+    bp, "POST", "/customer/{customer_id}/chat/initiate", role=CUSTOMER, body=InitiateInput,
     ok=(201, Channel, "Assigned."), errors=(404, 409),
 )  # fmt: skip
-def initiate(caller: Principal, _fields: NoInput) -> Response:
-    """Open a chat; an agent is assigned"""
-    return reply(channels.initiate(get_store(), get_settings(), caller), 201)
+def initiate(caller: Principal, fields: InitiateInput) -> Response:
+    """Open a chat in a team (default: the default team); an agent of that team is assigned"""
+    return reply(channels.initiate(get_store(), get_settings(), caller, team=fields.team), 201)
 
 
 @route(

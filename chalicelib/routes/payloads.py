@@ -27,6 +27,7 @@ from chalicelib.shapes import (
     page_limit_field,
     password_field,
     sortable_id_field,
+    team_field,
     text_field,
     username_field,
     wait_field,
@@ -128,7 +129,13 @@ class PresenceInput:
 
 
 @dataclass(frozen=True)
+class InitiateInput:
+    team: str = team_field()
+
+
+@dataclass(frozen=True)
 class PageInput:
+    team: str = team_field()
     limit: int = _limit()
     cursor: str | None = cursor_field()
 
@@ -136,6 +143,7 @@ class PageInput:
 @dataclass(frozen=True)
 class SupervisorChatsInput:
     status: str | None = choice_field((ACTIVE,), default=ACTIVE, description="Which chats (default active).")
+    team: str = team_field()
     limit: int = _limit()
     cursor: str | None = cursor_field()
 

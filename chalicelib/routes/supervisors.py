@@ -36,7 +36,7 @@ def login(fields: LoginInput) -> Response:
 )  # fmt: skip
 def agents(caller: Principal, fields: PageInput) -> Response:
     """Every agent: status, load, capacity, last seen, sessions"""
-    return reply(supervision.agents(get_store(), caller, fields.limit, fields.cursor))
+    return reply(supervision.agents(get_store(), caller, fields.limit, fields.cursor, fields.team))
 
 
 @route(
@@ -55,7 +55,7 @@ def update_agent(caller: Principal, fields: AgentSettingsInput, agent_id: int) -
 )  # fmt: skip
 def chats(caller: Principal, fields: SupervisorChatsInput) -> Response:
     """The team's active chats"""
-    return reply(supervision.active_chats(get_store(), caller, fields.limit, fields.cursor))
+    return reply(supervision.active_chats(get_store(), caller, fields.limit, fields.cursor, fields.team))
 
 
 @route(

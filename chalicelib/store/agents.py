@@ -76,8 +76,8 @@ class Agents:
 
     # -- transaction items --------------------------------------------------
 
-    def new(self, agent_id: int, username: str, now: str) -> Item:
-        """Create an offline agent with no chats (fails if it exists)."""
+    def new(self, agent_id: int, username: str, now: str, team: str | None = None) -> Item:
+        """Create an offline agent with no chats in ``team`` (default: the default team); fails if it exists."""
         values = {
             "pk": keys.agent_pk(agent_id),
             "username": username,
@@ -85,7 +85,7 @@ class Agents:
             "agent_id": agent_id,
             "status": OFFLINE,
             "active_count": 0,
-            "pool": self.pool,
+            "pool": team or self.pool,
             "rank": keys.rank(0, online=False),
             "last_assigned_at": "",
         }

@@ -28,6 +28,7 @@ def decode(item: dict[str, Any]) -> Channel:
         status=item["status"],
         created_at=item["created_at"],
         resolved_at=item.get("resolved_at"),
+        team=item.get("team"),
     )
 
 
@@ -59,16 +60,17 @@ class Channels:
         )
         return [decode(item) for item in items]
 
-    def active_page(self, limit: int, cursor: str | None) -> tuple[list[Channel], str | None]:
-        """One page of the team's active channels, oldest first (an eventually consistent index)."""
+    def active_page(self, limit: int, cursor: str | None, team: str | None = None) -> tuple[list[Channel], str | None]:
+        """One page of a team's active channels, oldest first (an eventually consistent index)."""
+        team = team or self.pool
         kwargs: dict[str, Any] = {
             "TableName": self.table,
             "IndexName": ACTIVE_CHANNELS_BY_POOL,
             "KeyConditionExpression": "active_pool = :pool",
-            "ExpressionAttributeValues": to_values({":pool": self.pool}),
+            "ExpressionAttributeValues": to_values({":pool": team}),
             "Limit": limit,
         }
-        start = cursors.decode(cursor, ("pk", "sk", "active_pool", "created_at"), ("active_pool", self.pool))
+        start = cursors.decode(cursor, ("pk", "sk", "active_pool", "created_at"), ("active_pool", team))
         if start:
             kwargs["ExclusiveStartKey"] = to_item(start)
         response = call("query", **kwargs)
@@ -90,7 +92,7 @@ class Channels:
             "sk": keys.CHANNEL_SK,
             **channel.to_dict(),
             "active_agent": keys.agent_pk(channel.agent_id),
-            "active_pool": self.pool,
+            "active_pool": channel.team or self.pool,
         }
         put = {"TableName": self.table, "Item": to_item(values), "ConditionExpression": ITEM_IS_NEW}
         return Item("channel", {"Put": put})

@@ -1,4 +1,5 @@
-"""The load index (``agents_by_load``, eventually consistent): a team's agents by ``rank`` =
+"""The load index (``agents_by_load``, eventually consistent): a team's agents (its own
+partition: teams are the shards) by ``rank`` =
 active chats, plus ``OFFLINE_RANK_OFFSET`` unless online. Read-only: the agent
 item's writer (``chalicelib.store.agents``) keeps it in step.
 """
@@ -28,9 +29,9 @@ def decode_load(item: dict[str, Any]) -> AgentLoad:
 class LoadIndex:
     def __init__(self, table: str, pool: str) -> None:
         self.table = table
-        self.pool = pool
+        self.pool = pool  # the default team; every read may name another
 
-    def candidates(self, limit: int) -> list[AgentLoad]:
+    def candidates(self, limit: int, team: str | None = None) -> list[AgentLoad]:
         """The ``limit`` least-loaded agents, online ones first (eventually consistent)."""
         response = call(
             "query",
@@ -38,13 +39,13 @@ class LoadIndex:
             IndexName=AGENTS_BY_LOAD,
             KeyConditionExpression="#pool = :pool",
             ExpressionAttributeNames={"#pool": "pool"},
-            ExpressionAttributeValues=to_values({":pool": self.pool}),
+            ExpressionAttributeValues=to_values({":pool": team or self.pool}),
             ScanIndexForward=True,
             Limit=limit,
         )
         return [decode_load(from_item(item)) for item in response.get("Items", [])]
 
-    def online(self, max_items: int) -> list[AgentLoad]:
+    def online(self, max_items: int, team: str | None = None) -> list[AgentLoad]:
         """Up to ``max_items`` online agents, least loaded first (the overflow proof's read)."""
         items = query_all(
             max_items,
@@ -52,22 +53,22 @@ class LoadIndex:
             IndexName=AGENTS_BY_LOAD,
             KeyConditionExpression="#pool = :pool AND #rank < :offline",
             ExpressionAttributeNames={"#pool": "pool", "#rank": "rank"},
-            ExpressionAttributeValues=to_values({":pool": self.pool, ":offline": keys.OFFLINE_RANK_OFFSET}),
+            ExpressionAttributeValues=to_values({":pool": team or self.pool, ":offline": keys.OFFLINE_RANK_OFFSET}),
             ScanIndexForward=True,
         )
         return [decode_load(item) for item in items]
 
-    def page(self, limit: int, cursor: str | None) -> tuple[list[AgentLoad], str | None]:
+    def page(self, limit: int, cursor: str | None, team: str | None = None) -> tuple[list[AgentLoad], str | None]:
         """One page of the team's agents, online ones first, least loaded first."""
         kwargs: dict[str, Any] = {
             "TableName": self.table,
             "IndexName": AGENTS_BY_LOAD,
             "KeyConditionExpression": "#pool = :pool",
             "ExpressionAttributeNames": {"#pool": "pool"},
-            "ExpressionAttributeValues": to_values({":pool": self.pool}),
+            "ExpressionAttributeValues": to_values({":pool": team or self.pool}),
             "Limit": limit,
         }
-        start = cursors.decode(cursor, ("pk", "pool", "rank"), ("pool", self.pool))
+        start = cursors.decode(cursor, ("pk", "pool", "rank"), ("pool", team or self.pool))
         if start:
             kwargs["ExclusiveStartKey"] = to_item(start)
         response = call("query", **kwargs)
@@ -75,7 +76,7 @@ class LoadIndex:
         agents = [decode_load(from_item(item)) for item in response.get("Items", [])]
         return agents, cursors.encode(from_item(last) if last else None)
 
-    def present(self, max_items: int = 10_000) -> list[AgentLoad]:
+    def present(self, max_items: int = 10_000, team: str | None = None) -> list[AgentLoad]:
         """Agents whose status is online or away (the presence sweep's read)."""
         items = query_all(
             max_items,
@@ -84,6 +85,6 @@ class LoadIndex:
             KeyConditionExpression="#pool = :pool",
             FilterExpression="#status <> :offline",
             ExpressionAttributeNames={"#pool": "pool", "#status": "status"},
-            ExpressionAttributeValues=to_values({":pool": self.pool, ":offline": OFFLINE}),
+            ExpressionAttributeValues=to_values({":pool": team or self.pool, ":offline": OFFLINE}),
         )
         return [decode_load(item) for item in items]
