@@ -29,6 +29,8 @@ ENVIRONMENT = ROOT / "postman" / "local.postman_environment.json"
 NEWMAN = ROOT / "node_modules" / ".bin" / "newman"
 SCHEMA_V21 = "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"
 NEWMAN_TIMEOUT_SECONDS = 180
+# The bearer tokens the login test scripts keep, one per role.
+TOKEN_VARIABLES = ("agentToken", "customerToken", "supervisorToken")
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -112,10 +114,10 @@ def test_requests_are_sent_as_the_original_users_send_them(collection: dict[str,
             assert item.get("protocolProfileBehavior", {}).get("disableBodyPruning") is True, item["name"]
         auth = request.get("auth", {"type": "noauth"})
         if auth["type"] == "bearer":
-            assert auth["bearer"][0]["value"] in ("{{agentToken}}", "{{customerToken}}"), item["name"]
+            assert auth["bearer"][0]["value"] in {"{{" + v + "}}" for v in TOKEN_VARIABLES}, item["name"]
         assert any(event["listen"] == "test" for event in item.get("event", [])), f"{item['name']!r} has no tests"
     scripts = "\n".join(line for item in items for event in item.get("event", []) for line in event["script"]["exec"])
-    for variable in ("agentToken", "customerToken"):
+    for variable in TOKEN_VARIABLES:
         assert f"pm.collectionVariables.set('{variable}'" in scripts
 
 
