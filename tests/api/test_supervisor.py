@@ -7,7 +7,7 @@ import pytest
 from chalicelib import clock, presence
 from chalicelib.config import get_settings
 from chalicelib.store import get_store
-from tests import invariants
+from tests.support import invariants
 
 
 @pytest.fixture

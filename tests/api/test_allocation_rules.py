@@ -5,7 +5,7 @@ Demo users: agents 1-3 (all offline after seeding), customers 1-8.
 
 import pytest
 
-from tests import invariants
+from tests.support import invariants
 
 
 @pytest.fixture

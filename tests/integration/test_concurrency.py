@@ -2,7 +2,7 @@
 
 Many customers initiate at the same instant, each on its own connection and
 thread. After every round the invariants are checked from the database itself
-(``tests/invariants.py``), not only from the responses.
+(``tests/support/invariants.py``), not only from the responses.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.keys import AGENT, CUSTOMER
-from tests import invariants
-from tests.live import LiveApi, User, concurrently
+from tests.support import invariants
+from tests.support.live import LiveApi, User, concurrently
 from tools import seed
 
 EXTRA_PASSWORD = "load-pass-123"

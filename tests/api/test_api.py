@@ -6,7 +6,7 @@ import pytest
 
 from chalicelib.config import get_settings
 from chalicelib.inputs import body_limit
-from tests import invariants
+from tests.support import invariants
 
 # -- login ------------------------------------------------------------------
 

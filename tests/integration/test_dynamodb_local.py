@@ -72,7 +72,7 @@ def test_telemetry_is_disabled_and_no_metadata_file_is_written(tmp_path, monkeyp
 
 
 def test_the_telemetry_metadata_file_is_ignored_and_untracked():
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     assert "dynamodb-local-metadata.json" in (root / ".gitignore").read_text().split()
     if not (root / ".git").exists():
         pytest.skip("not a git checkout")

@@ -12,8 +12,8 @@ from chalicelib.keys import new_id, now_iso
 from chalicelib.models import ACTIVE, Channel, Principal
 from chalicelib.store import Stale
 from chalicelib.store.transaction import Item, Transaction, stale
-from tests import invariants
-from tests.dynamo_hooks import count_calls, failing
+from tests.support import invariants
+from tests.support.dynamo_hooks import count_calls, failing
 
 
 def principal(customer_id=1):

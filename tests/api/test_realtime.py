@@ -1,6 +1,6 @@
 """Tickets, connections and the push of events to them (moto and DynamoDB Local).
 
-The management API is replaced by a recorder here; tests/test_realtime_e2e.py
+The management API is replaced by a recorder here; tests/integration/test_realtime_e2e.py
 runs the real sockets through the local gateway.
 """
 
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -17,8 +16,9 @@ from chalicelib import realtime, sockets
 from chalicelib.config import get_settings
 from chalicelib.errors import Unauthorized
 from chalicelib.store.connections import Connection
+from tests.support import FIXTURES
 
-RECORDED = json.loads((Path(__file__).parent / "fixtures" / "stream_records.json").read_text())["records"]
+RECORDED = json.loads((FIXTURES / "stream_records.json").read_text())["records"]
 CHATS = [r for r in RECORDED if "chats" in r["eventSourceARN"]]
 ENDPOINT = "https://example.execute-api.us-east-1.amazonaws.com/api"
 

@@ -1,6 +1,6 @@
 """GET /health: no token, no data; 200 while the store answers, 503 otherwise."""
 
-from tests.dynamo_hooks import failing
+from tests.support.dynamo_hooks import failing
 
 
 def test_health_is_200_without_a_token_and_says_nothing_else(api):

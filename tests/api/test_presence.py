@@ -10,8 +10,8 @@ import pytest
 from chalicelib import clock, presence
 from chalicelib.config import get_settings
 from chalicelib.store import get_store
-from tests import invariants
-from tests.dynamo_hooks import count_calls
+from tests.support import invariants
+from tests.support.dynamo_hooks import count_calls
 
 TIMEOUT = 90
 

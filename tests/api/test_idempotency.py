@@ -1,6 +1,6 @@
 """Retried sends: one Idempotency-Key makes one message, and only that message."""
 
-from tests import invariants
+from tests.support import invariants
 
 
 def test_the_same_key_with_another_text_is_refused_and_stores_nothing(api, chat):

@@ -12,7 +12,7 @@ from chalicelib.auth import issue_device_token
 from chalicelib.config import get_settings
 from chalicelib.errors import TooManyRequests, Unauthorized
 from chalicelib.throttling import Window, retry_after, room
-from tests.live import concurrently
+from tests.support.live import concurrently
 
 W = 900
 

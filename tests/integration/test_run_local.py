@@ -27,7 +27,7 @@ from chalicelib.config import DEVELOPMENT_JWT_SECRET
 from tools import run_local
 from tools.dynamodb_local import free_port
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _second_loopback() -> str | None:

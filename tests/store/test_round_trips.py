@@ -11,7 +11,7 @@ read is a query spend one extra GetItem-sized batch read on it.
 
 import pytest
 
-from tests.dynamo_hooks import count_calls
+from tests.support.dynamo_hooks import count_calls
 
 
 def calls_of(request):

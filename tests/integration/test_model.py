@@ -27,7 +27,7 @@ from chalicelib import clock, presence
 from chalicelib import store as store_module
 from chalicelib.config import get_settings
 from chalicelib.store.admin import create_tables
-from tests import invariants
+from tests.support import invariants
 from tools import seed
 from tools.api_client import Api, GatewayClient
 

@@ -17,11 +17,11 @@ from app import app
 from chalicelib import store as store_module
 from chalicelib.config import get_settings
 from chalicelib.store import tables as schema
-from tests import invariants
+from tests.support import invariants
 from tools import package
 from tools.api_client import Api, GatewayClient
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 STAGES = ("dev", "prod")
 # Store modules off the request path: operator commands, run with an operator's
 # credentials, not the function's role. Every other store module is on it.

@@ -1,6 +1,6 @@
 """The stream-record -> event mapper, on records DynamoDB Local really produced.
 
-``tests/fixtures/stream_records.json`` holds the users- and chats-table stream
+``tests/support/fixtures/stream_records.json`` holds the users- and chats-table stream
 records of one run (seed, agent login, initiate, two sends, resolve, agent
 logout) as captured from DynamoDB Local; the synthetic records below are
 copies of those with one attribute changed, for transitions nothing writes yet.
@@ -11,14 +11,14 @@ from __future__ import annotations
 import copy
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
 from chalicelib import events
 from chalicelib.events import event_id, to_events
+from tests.support import FIXTURES
 
-RECORDED = json.loads((Path(__file__).parent / "fixtures" / "stream_records.json").read_text())["records"]
+RECORDED = json.loads((FIXTURES / "stream_records.json").read_text())["records"]
 
 
 def all_events(records):

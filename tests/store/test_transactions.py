@@ -12,8 +12,8 @@ from chalicelib.config import get_settings
 from chalicelib.keys import new_id, now_iso
 from chalicelib.models import ACTIVE, AgentLoad, Channel, Choice, Principal, Rule
 from chalicelib.store import Stale
-from tests import invariants
-from tests.dynamo_hooks import before, count_calls, failing, timing_out
+from tests.support import invariants
+from tests.support.dynamo_hooks import before, count_calls, failing, timing_out
 
 
 def someone_assigns(customer_id, agent_id, rule=Rule.UNDER_CAP, observed=0):

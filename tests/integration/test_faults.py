@@ -12,9 +12,9 @@ import pytest
 
 from app import app
 from chalicelib.keys import AGENT, CUSTOMER
-from tests import invariants
-from tests.dynamo_hooks import FaultInjector
-from tests.live import concurrently
+from tests.support import invariants
+from tests.support.dynamo_hooks import FaultInjector
+from tests.support.live import concurrently
 from tools import seed
 from tools.api_client import Api, GatewayClient
 

@@ -17,7 +17,7 @@ import pytest
 from app import app
 from chalicelib.auth import ISSUER, issue_token
 from chalicelib.config import get_settings
-from tests import invariants
+from tests.support import invariants
 
 OWNER = 1
 

@@ -22,8 +22,8 @@ from chalicelib.models import OFFLINE, ONLINE, Principal
 from chalicelib.presence import heartbeat
 from chalicelib.store import get_store
 from chalicelib.store.dynamo import get_client, to_item, to_values
-from tests import invariants
-from tests.live import concurrently
+from tests.support import invariants
+from tests.support.live import concurrently
 from tools import seed
 
 CUSTOMERS = range(1, 41)

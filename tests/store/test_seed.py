@@ -1,7 +1,7 @@
 """The seeding command: demo users exactly as SPEC.md lists them, extras for load tests."""
 
 from chalicelib.store.dynamo import from_item, get_client
-from tests import invariants
+from tests.support import invariants
 from tools import seed
 
 

@@ -24,7 +24,7 @@ from schemathesis.checks import (
 
 from chalicelib.auth import issue_token
 from chalicelib.config import get_settings
-from tests.live import LiveApi, User
+from tests.support.live import LiveApi, User
 from tools.openapi import document
 
 schema = schemathesis.openapi.from_dict(document())

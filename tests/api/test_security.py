@@ -12,7 +12,7 @@ from chalicelib.auth import issue_token
 from chalicelib.config import get_settings
 from chalicelib.store.dynamo import from_item, get_client
 from chalicelib.store.tables import TTL_ATTRIBUTE
-from tests import invariants
+from tests.support import invariants
 from tools.seed import seed_extra
 
 

@@ -5,7 +5,7 @@ from chalicelib.config import get_settings
 from chalicelib.reconcile import reconcile
 from chalicelib.store import get_store
 from chalicelib.store.dynamo import get_client, to_item, to_values
-from tests import invariants
+from tests.support import invariants
 from tools import reconcile as command
 
 

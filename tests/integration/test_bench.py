@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SUMMARY = re.compile(
     r"^bench: violations_ours=(\d+) violations_naive=(\d+) speedup_vs_lock=\d+\.\d\d allocs_per_s=\d+ "
     r"p99_ms=\d+ rcu_per_alloc_10k_agents=\d+\.\d import_ratio=\d+\.\d\d$"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 REQUIREMENT_FILES = ("requirements.txt", "requirements-run.txt", "requirements-dev.txt", "requirements-bench.txt")
 TEST_AND_BENCH_ONLY = (
     "pytest",
