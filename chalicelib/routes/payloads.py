@@ -34,7 +34,7 @@ from chalicelib.shapes import (
 )
 
 # The defaults of MAX_MESSAGE_CHARS and HISTORY_PAGE_SIZE (chalicelib/config.py), as the
-# document states them; a deployment may change them (tests/test_openapi.py checks these).
+# document states them; a deployment may change them (tests/unit/test_openapi_document.py checks these).
 DOCUMENTED_MAX_MESSAGE_CHARS = 4000
 DOCUMENTED_PAGE_SIZE = 50
 MAX_CHATS_LIMIT = 50  # the largest capacity a supervisor may give an agent

@@ -1,7 +1,7 @@
 """Full-table scans, for operators only (reconcile): never on a request path.
 
 Kept apart so that the function's IAM role needs no ``dynamodb:Scan``
-(``tests/test_infra.py`` derives the role's actions from the other store modules).
+(``tests/integration/test_infra.py`` derives the role's actions from the other store modules).
 """
 
 from __future__ import annotations

@@ -1,0 +1,31 @@
+"""The benchmark's smoke run: tiny sizes, no timing assertions, so it cannot rot."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SUMMARY = re.compile(
+    r"^bench: violations_ours=(\d+) violations_naive=(\d+) speedup_vs_lock=\d+\.\d\d allocs_per_s=\d+ "
+    r"p99_ms=\d+ rcu_per_alloc_10k_agents=\d+\.\d import_ratio=\d+\.\d\d$"
+)
+
+
+def test_the_smoke_benchmark_prints_the_summary_line_last_with_no_violations_of_ours(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", "--smoke", "--out", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    last = result.stdout.strip().splitlines()[-1]
+    match = SUMMARY.match(last)
+    assert match, last
+    assert match.group(1) == "0"
+    report = (tmp_path / "PERFORMANCE.md").read_text()
+    assert "## 1. Allocation under contention" in report and "## 5. Cost per million chats" in report
+    assert {p.name for p in (tmp_path / "img").iterdir()} == {"throughput.png", "p99.png", "capacity.png"}

@@ -1,0 +1,165 @@
+"""What happens when the commit loses a race or the store fails (moto, hooks in botocore).
+
+A competing writer is simulated by acting inside the request, just before its
+transaction is sent: exactly the window a concurrent Lambda would use.
+"""
+
+import time
+
+from chalicelib import channels
+from chalicelib import store as store_module
+from chalicelib.config import get_settings
+from chalicelib.keys import new_id, now_iso
+from chalicelib.models import ACTIVE, AgentLoad, Channel, Choice, Principal, Rule
+from chalicelib.store import Stale
+from tests.support import invariants
+from tests.support.dynamo_hooks import before, count_calls, failing, timing_out
+
+
+def someone_assigns(customer_id, agent_id, rule=Rule.UNDER_CAP, observed=0):
+    """Another writer commits a chat for ``customer_id`` on ``agent_id`` (as a concurrent request would)."""
+    store = store_module.get_store()
+    principal = Principal("customer", customer_id, new_id(), 0)
+    channel = Channel(new_id(), customer_id, agent_id, ACTIVE, now_iso())
+    agent = AgentLoad(agent_id, "online", observed)
+    fresh_after = int(time.time()) - get_settings().presence_timeout_seconds
+    channels.commit_assignment(
+        store, principal, channel, Choice(agent, rule), get_settings().allocation_cap, fresh_after
+    )
+
+
+def test_losing_the_race_for_an_agent_retries_and_picks_the_next_one(api):
+    api.token("agent", 1)
+    api.token("agent", 2)
+    token = api.token("customer", 1)
+
+    def competitor(_params):
+        # Agent 1 was the choice; two other chats land on it first and fill it.
+        someone_assigns(5, 1)
+        someone_assigns(6, 1)
+
+    with before("TransactWriteItems", competitor) as fired, count_calls() as calls:
+        reply = api.initiate(1, token)
+    assert fired and calls["TransactWriteItems"] == 2 + 2  # ours twice, the competitor's two
+    assert reply.status == 201 and reply.body["agent_id"] == 2
+    assert invariants.loads() == {1: 2, 2: 1, 3: 0}
+    invariants.check()
+
+
+def test_overflow_is_refused_when_another_agent_frees_a_slot_meanwhile(api):
+    api.token("agent", 1)
+    agent2 = api.token("agent", 2)
+    for customer in (1, 2, 3, 4):
+        api.initiate(customer)
+    assert invariants.loads() == {1: 2, 2: 2, 3: 0}
+    token = api.token("customer", 5)
+    assigned_to_2 = [c["customer_id"] for c in api.active(2, agent2).body["channels"]]
+
+    def resolve_one_of_agent2s(_params):
+        assert api.resolve(2, agent2, assigned_to_2[0]).status == 200
+
+    with before("TransactWriteItems", resolve_one_of_agent2s, times=1) as fired:
+        reply = api.initiate(5, token)
+    assert fired
+    # The overflow onto agent 1 was refused by the proof; the retry used agent 2's free slot.
+    assert reply.status == 201 and reply.body["agent_id"] == 2
+    assert invariants.loads() == {1: 2, 2: 2, 3: 0}
+
+
+def test_endless_contention_gives_up_with_a_503_and_writes_nothing(api, monkeypatch):
+    api.token("agent", 1)
+    token = api.token("customer", 1)
+    attempts = []
+
+    def always_stale(*args, **kwargs):
+        attempts.append(args)
+        raise Stale()
+
+    monkeypatch.setattr(channels, "commit_assignment", always_stale)
+    monkeypatch.setattr(channels.time, "sleep", lambda _s: None)
+    reply = api.initiate(1, token)
+    assert reply.status == 503 and reply.error["code"] == "allocation_contended"
+    assert reply.headers["Retry-After"] == "1"
+    assert len(attempts) == get_settings().allocation_max_attempts
+    state = invariants.check()
+    assert state["channels"] == [] and invariants.loads()[1] == 0
+
+
+def test_throttled_transaction_is_a_503_and_leaves_no_partial_state(api):
+    api.token("agent", 1)
+    token = api.token("customer", 1)
+    before_state = invariants.snapshot()
+    with failing("TransactWriteItems", "ProvisionedThroughputExceededException") as failures:
+        reply = api.initiate(1, token)
+    assert failures
+    assert reply.status == 503 and reply.error["code"] == "store_unavailable" and reply.headers["Retry-After"]
+    assert invariants.snapshot() == before_state
+
+
+def test_a_timeout_is_retried_by_botocore_and_then_succeeds(api):
+    api.token("agent", 1)
+    token = api.token("customer", 1)
+    with timing_out("TransactWriteItems", times=2) as timeouts:
+        reply = api.initiate(1, token)
+    assert len(timeouts) == 2 and reply.status == 201
+    assert invariants.check()["channels"][0]["customer_id"] == 1
+
+
+def test_timeouts_beyond_botocores_retries_are_a_503_with_nothing_written(api):
+    api.token("agent", 1)
+    token = api.token("customer", 1)
+    before_state = invariants.snapshot()
+    with timing_out("TransactWriteItems") as timeouts:
+        reply = api.initiate(1, token)
+    assert len(timeouts) == 4  # CLIENT_CONFIG: four attempts in all
+    assert reply.status == 503 and reply.headers["Retry-After"]
+    assert invariants.snapshot() == before_state
+
+
+def test_logout_during_initiate_wins_and_nothing_is_written(api):
+    api.token("agent", 1)
+    token = api.token("customer", 1)
+
+    def logout_first(_params):
+        assert api.logout("customer", 1, token).status == 200
+
+    with before("TransactWriteItems", logout_first):
+        reply = api.initiate(1, token)
+    assert reply.status == 401 and reply.error["code"] == "token_revoked"
+    state = invariants.check()
+    assert state["channels"] == [] and invariants.loads()[1] == 0
+
+
+def test_resolve_during_send_refuses_the_message(api):
+    agent = api.token("agent", 1)
+    customer = api.token("customer", 1)
+    api.initiate(1, customer)
+
+    def resolve_first(_params):
+        assert api.resolve(1, agent, 1).status == 200
+
+    with before("TransactWriteItems", resolve_first):
+        reply = api.customer_send(1, customer, "too late")
+    assert reply.status == 409 and reply.error["code"] == "chat_resolved"
+    assert invariants.check()["messages"] == []
+
+
+def test_two_resolves_of_one_chat_count_it_down_once(api):
+    agent = api.token("agent", 1)
+    api.initiate(1)
+
+    def resolve_first(_params):
+        assert api.resolve(1, agent, 1).status == 200
+
+    with before("TransactWriteItems", resolve_first):
+        reply = api.resolve(1, agent, 1)
+    assert reply.status == 409 and reply.error["code"] == "already_resolved"
+    assert invariants.loads()[1] == 0
+    invariants.check()
+
+
+def test_read_failure_is_a_503_not_a_500(api):
+    token = api.token("agent", 1)
+    with failing("Query", "InternalServerError", status=500):
+        reply = api.active(1, token)
+    assert reply.status == 503

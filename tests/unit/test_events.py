@@ -1,0 +1,136 @@
+"""The stream-record -> event mapper, on records DynamoDB Local really produced.
+
+``tests/support/fixtures/stream_records.json`` holds the users- and chats-table stream
+records of one run (seed, agent login, initiate, two sends, resolve, agent
+logout) as captured from DynamoDB Local; the synthetic records below are
+copies of those with one attribute changed, for transitions nothing writes yet.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from chalicelib import events
+from chalicelib.events import event_id, to_events
+from tests.support import FIXTURES
+
+RECORDED = json.loads((FIXTURES / "stream_records.json").read_text())["records"]
+
+
+def all_events(records):
+    return [event for record in records for event in to_events(record)]
+
+
+def record_for(pk_prefix, sk=None, name=None):
+    for record in RECORDED:
+        keys = record["dynamodb"]["Keys"]
+        matches_sk = sk is None or keys.get("sk", {}).get("S", "").startswith(sk)
+        if keys["pk"]["S"].startswith(pk_prefix) and matches_sk and name in (None, record["eventName"]):
+            return copy.deepcopy(record)
+    raise LookupError(pk_prefix)
+
+
+def test_a_whole_conversation_gives_its_events_in_order():
+    chats = [r for r in RECORDED if "chats" in r["eventSourceARN"]]
+    users = [r for r in RECORDED if "users" in r["eventSourceARN"]]
+    assert [e.type for e in all_events(chats)] == [
+        "chat.assigned",
+        "message.created",
+        "message.created",
+        "chat.resolved",
+    ]
+    assert [(e.type, e.data["status"]) for e in all_events(users)] == [
+        ("agent.presence", "online"),
+        ("agent.presence", "offline"),
+    ]
+
+
+def test_chat_events_name_the_chat_its_agent_and_its_customer():
+    assigned, first, reply, resolved = all_events(r for r in RECORDED if "chats" in r["eventSourceARN"])
+    channel_id = assigned.data["channel"]["channel_id"]
+    assert (assigned.chat_id, assigned.agent_id, assigned.customer_id) == (channel_id, 1, 1)
+    assert assigned.time == assigned.data["channel"]["created_at"]
+    assert resolved.data["channel"]["status"] == "resolved" and resolved.time == resolved.data["channel"]["resolved_at"]
+    # A message names its sender; the other participant comes from the channel when it is pushed.
+    assert (first.customer_id, first.agent_id, first.data["message"]["text"]) == (1, None, "halo")
+    assert (reply.agent_id, reply.customer_id, reply.data["message"]["text"]) == (1, None, "hai")
+    assert first.with_participants(1, 1).audience() == [("agent", 1), ("customer", 1)]
+
+
+def test_event_json_has_the_documented_keys():
+    event = all_events(RECORDED)[0]
+    assert list(event.to_dict()) == ["event_id", "type", "time", "chat_id", "agent_id", "customer_id", "data"]
+    json.dumps(event.to_dict())
+
+
+def test_a_replayed_record_gives_the_same_event_ids():
+    first = [e.event_id for e in all_events(RECORDED)]
+    again = [e.event_id for e in all_events(copy.deepcopy(RECORDED))]
+    assert first == again
+    assert len(set(first)) == len(first)
+
+
+def test_the_id_depends_on_the_record_and_the_type():
+    assert event_id("a", "chat.assigned") != event_id("b", "chat.assigned")
+    assert event_id("a", "chat.assigned") != event_id("a", "chat.resolved")
+    assert len(event_id("a", "chat.assigned")) == 32
+
+
+def test_seeding_logins_customers_pointers_and_load_changes_are_no_events():
+    quiet = [r for r in RECORDED if not r["dynamodb"]["Keys"]["pk"]["S"].startswith("channel#")]
+    presence = [e for e in all_events(quiet) if e.type == "agent.presence"]
+    assert len(presence) == 2  # of the 9 users-table records, only login and logout change a status
+    assert len(quiet) == 9
+
+
+def test_a_ttl_deletion_is_no_event():
+    # DynamoDB Local reports TTL deletions with this event name; AWS with REMOVE.
+    record = record_for("channel#", sk="msg#")
+    record["eventName"] = "UNKNOWN_TO_SDK_VERSION"
+    record["dynamodb"]["OldImage"] = record["dynamodb"].pop("NewImage")
+    assert to_events(record) == []
+    record["eventName"] = "REMOVE"
+    assert to_events(record) == []
+
+
+def test_an_agent_modification_without_a_status_change_is_no_event():
+    record = record_for("agent#", name="MODIFY")
+    record["dynamodb"]["OldImage"]["status"] = copy.deepcopy(record["dynamodb"]["NewImage"]["status"])
+    assert to_events(record) == []
+
+
+def test_a_changed_agent_on_an_active_chat_is_a_transfer():
+    record = record_for("channel#", sk="channel", name="INSERT")
+    record["eventName"] = "MODIFY"
+    record["dynamodb"]["OldImage"] = copy.deepcopy(record["dynamodb"]["NewImage"])
+    record["dynamodb"]["NewImage"]["agent_id"] = {"N": "2"}
+    (event,) = to_events(record)
+    assert (event.type, event.agent_id, event.data["from_agent_id"]) == ("chat.transferred", 2, 1)
+
+
+def test_queued_then_activated_is_queued_then_assigned():
+    inserted = record_for("channel#", sk="channel", name="INSERT")
+    inserted["dynamodb"]["NewImage"]["status"] = {"S": events.QUEUED}
+    assert [e.type for e in to_events(inserted)] == ["chat.queued"]
+    activated = copy.deepcopy(inserted)
+    activated["eventName"] = "MODIFY"
+    activated["dynamodb"]["OldImage"] = copy.deepcopy(inserted["dynamodb"]["NewImage"])
+    activated["dynamodb"]["NewImage"]["status"] = {"S": "active"}
+    assert [e.type for e in to_events(activated)] == ["chat.assigned"]
+
+
+@pytest.mark.parametrize("stamp", [1795580640.0, datetime(2026, 11, 25, 4, 24, tzinfo=UTC)])
+def test_record_time_from_lambda_seconds_or_a_boto3_datetime(stamp):
+    record = record_for("agent#", name="MODIFY")
+    record["dynamodb"]["ApproximateCreationDateTime"] = stamp
+    (event,) = to_events(record)
+    assert event.time == "2026-11-25T04:24:00.000Z"
+
+
+def test_images_decode_nested_values():
+    image = {"m": {"M": {"n": {"N": "1.5"}, "l": {"L": [{"S": "x"}, {"NULL": True}, {"BOOL": False}]}}}}
+    assert events.decode_image(image) == {"m": {"n": events.Decimal("1.5"), "l": ["x", None, False]}}
