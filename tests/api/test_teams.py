@@ -3,7 +3,7 @@
 import pytest
 
 from chalicelib import store as store_module
-from tests import invariants
+from tests.support import invariants
 from tools import seed
 
 
