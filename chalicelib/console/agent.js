@@ -16,9 +16,13 @@ export function agentView({ id, token, user, onAuthLost }) {
 
   // -- presence ----------------------------------------------------------------
 
+  let me = null; // the agent as the last heartbeat answered; its load is counted here between beats
+
   function showAgent(agent) {
-    const load = agent.active_chats !== undefined ? ` · ${agent.active_chats} of ${agent.max_chats} chats` : "";
-    $("agent-presence").textContent = `You are ${agent.status}${load}.`;
+    if (agent) me = { ...me, ...agent };
+    if (!me) return;
+    const load = me.max_chats !== undefined ? ` · ${chats.size} of ${me.max_chats} chats` : "";
+    $("agent-presence").textContent = `You are ${me.status}${load}.`;
   }
 
   async function heartbeat() {
@@ -58,23 +62,37 @@ export function agentView({ id, token, user, onAuthLost }) {
     if (selected === channelId) selected = null;
   }
 
+  // The list keeps one button per chat (updated in place: focus and references survive a poll).
+  const buttons = new Map();
+  function button(channelId) {
+    let found = buttons.get(channelId);
+    if (!found) {
+      found = el("button", { type: "button", className: "chat" });
+      found.dataset.channel = channelId;
+      found.addEventListener("click", () => select(channelId));
+      buttons.set(channelId, found);
+    }
+    return found;
+  }
+
   function render() {
-    const items = [...chats.values()]
-      .sort((a, b) => (a.channel.created_at < b.channel.created_at ? -1 : 1))
-      .map((chat) => {
-        const channelId = chat.channel.channel_id;
-        const label = `Customer ${chat.channel.customer_id}`;
-        const button = el("button", { type: "button", className: "chat" }, label);
-        button.dataset.channel = channelId;
-        button.setAttribute("aria-pressed", String(channelId === selected));
-        if (chat.unread) {
-          button.append(" ", el("span", { className: "unread" }, `${chat.unread} unread`));
-        }
-        button.addEventListener("click", () => select(channelId));
-        return el("li", {}, button);
-      });
-    $("agent-chats").replaceChildren(...items);
+    const ordered = [...chats.values()].sort((a, b) => (a.channel.created_at < b.channel.created_at ? -1 : 1));
+    for (const channelId of buttons.keys()) if (!chats.has(channelId)) buttons.delete(channelId);
+    const items = ordered.map((chat) => {
+      const node = button(chat.channel.channel_id);
+      const label = `Customer ${chat.channel.customer_id}`;
+      const unread = chat.unread ? ` (${chat.unread} unread)` : "";
+      if (node.textContent !== label + unread) node.textContent = label + unread;
+      node.setAttribute("aria-pressed", String(chat.channel.channel_id === selected));
+      node.classList.toggle("has-unread", chat.unread > 0);
+      return node.parentElement || el("li", {}, node);
+    });
+    const list = $("agent-chats");
+    if (items.length !== list.children.length || items.some((node, index) => list.children[index] !== node)) {
+      list.replaceChildren(...items);
+    }
     $("agent-no-chats").hidden = chats.size > 0;
+    showAgent(null);
     const chat = selected && chats.get(selected);
     $("agent-chat").hidden = !chat;
     if (chat) {
@@ -118,7 +136,7 @@ export function agentView({ id, token, user, onAuthLost }) {
 
   function onEvent(event) {
     if (event.type === "agent.presence") {
-      $("agent-presence").textContent = `You are ${event.data.status}.`;
+      showAgent({ status: event.data.status });
       return;
     }
     const channel = event.data?.channel;

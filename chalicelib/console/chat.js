@@ -20,23 +20,30 @@ export class Conversation {
     return [...this.messages.values()].sort((a, b) => (a.message_id < b.message_id ? -1 : 1));
   }
 
-  // Show the messages in `list` (an <ol>), labelled from the viewer's side.
+  // Show the messages in `list` (an <ol>), labelled from the viewer's side. Only new ones are added.
   render(list, viewerRole) {
-    const items = this.sorted().map((message) => {
-      const mine = message.sender_role === viewerRole;
-      const who = mine ? "You" : `${message.sender_role === "agent" ? "Agent" : "Customer"} ${message.sender_id}`;
-      const time = el("time", { dateTime: message.created_at }, new Date(message.created_at).toLocaleTimeString());
-      return el(
-        "li",
-        { className: `message ${mine ? "mine" : "theirs"}` },
-        el("span", { className: "who" }, who),
-        el("p", { className: "text" }, message.text),
-        time,
-      );
-    });
+    const shown = new Map([...list.children].map((item) => [item.dataset.id, item]));
+    const messages = this.sorted();
+    if (shown.size === messages.length && messages.every((message) => shown.has(message.message_id))) return;
+    const items = messages.map((message) => shown.get(message.message_id) || item(message, viewerRole));
     list.replaceChildren(...items);
     list.scrollTop = list.scrollHeight;
   }
+}
+
+function item(message, viewerRole) {
+  const mine = message.sender_role === viewerRole;
+  const who = mine ? "You" : `${message.sender_role === "agent" ? "Agent" : "Customer"} ${message.sender_id}`;
+  const time = el("time", { dateTime: message.created_at }, new Date(message.created_at).toLocaleTimeString());
+  const node = el(
+    "li",
+    { className: `message ${mine ? "mine" : "theirs"}` },
+    el("span", { className: "who" }, who),
+    el("p", { className: "text" }, message.text),
+    time,
+  );
+  node.dataset.id = message.message_id;
+  return node;
 }
 
 // Every message of a chat after `cursor`, page by page.

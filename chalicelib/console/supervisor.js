@@ -32,7 +32,7 @@ export function supervisorView({ id, token, onAuthLost }) {
     const input = el("input", { id: `capacity-${agent.id}`, type: "number", min: 0, max: 50, required: true });
     const form = el(
       "form",
-      { className: "capacity" },
+      { className: "capacity-form" },
       el("label", { htmlFor: input.id }, `Capacity of ${agent.username}`),
       input,
       el("button", { type: "submit" }, "Set"),
