@@ -4,9 +4,11 @@ The static tests need no browser. The browser tier drives Debian's
 ``chromium`` headless through ``chromedriver`` (Selenium) against ``chalice
 local`` over DynamoDB Local (the ``live`` fixture): a customer and an agent, in
 two browser sessions, hold a whole conversation, and a supervisor changes a
-capacity and sees it take effect. The test server has no WebSocket gateway, so
-the pages run on their polling fallback (the push path is tested in
-``test_realtime_e2e.py``). Screenshots go to ``docs/img/console-*.png``.
+capacity and sees it take effect. The shared test server has no WebSocket
+gateway, so those pages run on their polling fallback; one more test starts a
+server of its own beside the local gateway and stream poller (as ``make run``
+wires them) and holds the conversation over push. Screenshots go to
+``docs/img/console-*.png``.
 
 Without chromium and chromedriver the browser tier fails, saying what to
 install (``apt-get install chromium chromium-driver``), unless ``SKIP_BROWSER=1``.
@@ -17,18 +19,28 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import subprocess
+import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import requests
 from chalice.test import Client
 
+import app as app_module
 from app import app
+from chalicelib import store as store_module
+from chalicelib.config import get_settings
 from chalicelib.routes import console
 from chalicelib.routes.common import SECURITY_HEADERS
 from tests.live import LiveApi, User
-from tools.stages import STAGE
+from tools.dynamodb_local import free_port
+from tools.stages import STAGE, stage_environment
+from tools.stream_poller import StreamPoller
+from tools.ws_gateway import RealtimeGateway
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "docs" / "img"
@@ -290,3 +302,65 @@ def test_a_supervisor_changes_a_capacity_and_sees_it_take_effect(live, browsers)
     wait_for(supervisor, shows("agent-2", "Status: offline"), "agent 2 forced offline")
     assert fits_the_phone(supervisor)
     screenshot(supervisor, "supervisor")
+
+
+# -- over push: a server whose tickets point at a local WebSocket gateway ---------------
+
+
+@pytest.fixture
+def push_server(real: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """``chalice local`` with WS_URL at a gateway on a free port, and the stream poller: ``make run``'s wiring."""
+    gateway = RealtimeGateway(app_module, port=0).start()
+    monkeypatch.setenv("WS_URL", f"ws://127.0.0.1:{gateway.port}")
+    monkeypatch.setenv("WS_MANAGEMENT_URL", gateway.management_url)
+    store_module.reset()
+    settings = get_settings()
+    handlers = {settings.users_table: app_module.users_events, settings.chats_table: app_module.chats_events}
+    endpoint = os.environ["AWS_ENDPOINT_URL_DYNAMODB"]
+    poller = StreamPoller(handlers, endpoint=endpoint).start(interval=0.05)
+    port = free_port()
+    env = {**os.environ, **stage_environment(), "AWS_ENDPOINT_URL_DYNAMODB": endpoint}
+    env["WS_URL"] = os.environ["WS_URL"]
+    command = [sys.executable, "-m", "tools.chalice_local", "local", "--host", "127.0.0.1", "--port", str(port)]
+    command += ["--stage", STAGE, "--no-autoreload"]
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            requests.get(f"{base}/health", timeout=1)
+            break
+        except requests.ConnectionError:
+            if process.poll() is not None:
+                pytest.fail("chalice local exited at start")
+            time.sleep(0.2)
+    yield base
+    process.terminate()
+    process.wait(timeout=10)
+    poller.stop()
+    gateway.stop()
+
+
+def on_push(browser) -> bool:
+    return browser.find_element("id", "mode").get_attribute("data-mode") == "push"
+
+
+def test_the_conversation_arrives_over_the_websocket(push_server, browsers):
+    agent, customer = browsers(), browsers()
+    log_in(agent, push_server, "agent", "annasianna", "strongpass1")
+    log_in(customer, push_server, "customer", "daungugur", "strongpass1")
+    wait_for(agent, on_push, "the agent's socket open")
+    wait_for(customer, on_push, "the customer's socket open")
+    assert text_of(agent, "mode") == "Live"
+
+    customer.find_element("id", "start-chat").click()
+    wait_for(agent, shows("agent-chats", "Customer 1"), "the chat pushed to the agent")
+    agent.find_element("css selector", "#agent-chats button").click()
+    write(customer, "customer-text", "Lewat soket")
+    wait_for(agent, shows("agent-messages", "Lewat soket"), "the customer's message pushed to the agent")
+    write(agent, "agent-text", "Diterima")
+    wait_for(customer, shows("customer-messages", "Diterima"), "the agent's reply pushed to the customer")
+    agent.find_element("id", "resolve-chat").click()
+    # The customer long-polls for 5 s while polling: within 3 s, only the socket can have told it.
+    wait_for(customer, shows("customer-status", "resolved"), "the resolve pushed to the customer", timeout=3)
+    assert on_push(agent) and on_push(customer)
