@@ -17,7 +17,7 @@ from chalice.app import CloudWatchEvent, DynamoDBEvent, WebsocketEvent
 
 from chalicelib import presence
 from chalicelib.config import get_settings
-from chalicelib.routes import agents, customers, docs, realtime, supervisors
+from chalicelib.routes import agents, console, customers, docs, realtime, supervisors
 from chalicelib.routes.common import preflight, standard_responses
 from chalicelib.store import get_store
 
@@ -28,6 +28,7 @@ app.register_blueprint(customers.bp)
 app.register_blueprint(supervisors.bp)
 app.register_blueprint(realtime.bp)
 app.register_blueprint(docs.bp)
+app.register_blueprint(console.bp)
 
 # CORS preflight for every path, answered by the function itself (see
 # chalicelib/routes/common.py): which origins are allowed is configuration,

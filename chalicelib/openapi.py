@@ -51,7 +51,9 @@ class _Components:
         self.outputs: dict[str, type] = {}
         self.inputs: dict[str, type] = {}
 
-    def answer(self, cls: type | None, description: str) -> dict[str, Any]:
+    def answer(self, cls: type | None, description: str, media: tuple[str, ...] = ("application/json",)) -> dict:
+        if media != ("application/json",):  # a page or a file of the web console: text, no JSON schema
+            return {"description": description, "content": {kind: {"schema": {"type": "string"}} for kind in media}}
         schema = type_schema(cls, self.outputs) if cls is not None else {"type": "object"}
         return {"description": description, "content": {"application/json": {"schema": schema}}}
 
@@ -83,13 +85,14 @@ def _parameters(spec: RouteSpec) -> list[dict[str, Any]]:
 
 def _operation(spec: RouteSpec, components: _Components) -> dict[str, Any]:
     status, cls, description = spec.ok
-    responses = {str(status): components.answer(cls, description)}
+    responses = {str(status): components.answer(cls, description, spec.media)}
     for code in spec.errors:
         responses[str(code)] = components.answer(ErrorReply, ERRORS[code])
         if code in (429, 503):
             responses[str(code)]["headers"] = RETRY_AFTER
     for status, cls, description in spec.also:
-        responses[str(status)] = components.answer(cls, description)
+        redirect = 300 <= status < 400
+        responses[str(status)] = {"description": description} if redirect else components.answer(cls, description)
     operation: dict[str, Any] = {
         "summary": spec.summary,
         "security": [{"bearer": []}] if spec.role else [],
@@ -105,9 +108,12 @@ def _operation(spec: RouteSpec, components: _Components) -> dict[str, Any]:
 
 
 def _path_parameters(path: str) -> list[dict[str, Any]]:
-    """Every ``{name}`` of the path: a positive integer id."""
-    schema = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
-    return [{"name": name, "in": "path", "required": True, "schema": schema} for name in re.findall(r"{(\w+)}", path)]
+    """Every ``{name}`` of the path: a positive integer id (``*_id``), else a string (a console file's name)."""
+    ids = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+    return [
+        {"name": name, "in": "path", "required": True, "schema": ids if name.endswith("_id") else {"type": "string"}}
+        for name in re.findall(r"{(\w+)}", path)
+    ]
 
 
 def build(routes: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:

@@ -211,6 +211,7 @@ class RouteSpec:
     also: tuple[Answer, ...]
     errors: tuple[int, ...]
     summary: str
+    media: tuple[str, ...] = ("application/json",)  # the success answers' content types
 
 
 def route(
@@ -224,6 +225,7 @@ def route(
     query: type | None = None,
     also: tuple[Answer, ...] = (),
     errors: tuple[int, ...] = (),
+    media: tuple[str, ...] = ("application/json",),
 ) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
     """Declare a view of ``bp``: ``@route(bp, "POST", "/agent/{agent_id}/chat/resolve", role=AGENT, ...)``.
 
@@ -233,9 +235,11 @@ def route(
     ``Principal``. With an input class (``body=`` or ``query=``, only where the
     document lists its fields: the route reads query and body alike), the next
     argument is the parsed input. ``ok``/``also`` are the success answers and
-    ``errors`` the statuses the route adds to the authenticated ones; the
-    view's docstring is its summary. The view is marked with ``role`` and
-    ``spec`` for the tests and the OpenAPI document.
+    ``errors`` the statuses the route adds to the authenticated ones; ``media``
+    the success answers' content types; the view's docstring is its summary.
+    Path ids (``*_id``) reach the view as positive integers, other path
+    parameters as strings. The view is marked with ``role`` and ``spec`` for
+    the tests and the OpenAPI document.
     """
     if role is not None and f"{{{role}_id}}" not in path:
         raise ValueError(f"{path}: a route for role {role!r} needs {{{role}_id}} in its path")
@@ -253,7 +257,8 @@ def route(
                 args.append(authenticate(request, role, path_ids[f"{role}_id"]))
             if fields is not None:
                 args.append(read_fields(fields, request))
-            others = {name: inputs.parse_id(name, value) for name, value in path_ids.items() if name != f"{role}_id"}
+            others = {n: inputs.parse_id(n, v) if n.endswith("_id") else v for n, v in path_ids.items()}
+            others.pop(f"{role}_id", None)
             return view(*args, **others)
 
         wrapped: Any = api_view(handler)
@@ -268,6 +273,7 @@ def route(
             also=also,
             errors=(AUTHENTICATED_ERRORS if role else ()) + errors,
             summary=view.__doc__.strip().splitlines()[0],
+            media=media,
         )
         bp.route(path, methods=[method], content_types=CONTENT_TYPES)(wrapped)
         return wrapped
