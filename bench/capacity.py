@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,10 +29,24 @@ CAPACITY_OPERATIONS = {
 @dataclass
 class Usage:
     calls: int = 0
-    read_units: float = 0.0
+    read_units: float = 0.0  # as DynamoDB Local reports them
     write_units: float = 0.0
     milliseconds: float = 0.0
     operations: list[str] = field(default_factory=list)
+    condition_checks: int = 0  # ConditionCheck items in transactions (Local reports 0 units for them)
+    missing_reads: float = 0.0  # read units of keys read and not found (Local reports 0 for them)
+
+    @property
+    def aws_read_units(self) -> float:
+        """Read units as AWS bills them: Local's, plus reads of missing items."""
+        return self.read_units + self.missing_reads
+
+    @property
+    def aws_write_units(self) -> float:
+        """Write units as AWS bills them: Local's, plus each transaction's condition checks."""
+        from bench.cost import TRANSACT_CONDITION_CHECK_WRITE_UNITS
+
+        return self.write_units + self.condition_checks * TRANSACT_CONDITION_CHECK_WRITE_UNITS
 
 
 class Meter:
@@ -40,15 +55,17 @@ class Meter:
     def __init__(self) -> None:
         self.current: Usage | None = None
 
-    def _params(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+    def _params(self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
         if model.name in CAPACITY_OPERATIONS:
             params["ReturnConsumedCapacity"] = "TOTAL"
+        context["bench_params"] = params
 
-    def _after(self, parsed: dict[str, Any], model: Any, **_: Any) -> None:
+    def _after(self, parsed: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
         if self.current is None:
             return
         self.current.calls += 1
         self.current.operations.append(model.name)
+        self._local_accounting(model.name, context.get("bench_params") or {}, parsed)
         consumed = parsed.get("ConsumedCapacity") or []
         for entry in consumed if isinstance(consumed, list) else [consumed]:
             read, write = entry.get("ReadCapacityUnits"), entry.get("WriteCapacityUnits")
@@ -59,6 +76,22 @@ class Meter:
                 )
             self.current.read_units += read or 0.0
             self.current.write_units += write or 0.0
+
+    def _local_accounting(self, operation: str, params: dict[str, Any], parsed: dict[str, Any]) -> None:
+        """What DynamoDB Local leaves out of its consumed capacity, counted from the call itself."""
+        from bench.cost import MISSING_ITEM_READ_UNITS
+
+        assert self.current is not None
+        if operation == "TransactWriteItems":
+            self.current.condition_checks += sum("ConditionCheck" in i for i in params.get("TransactItems", []))
+        elif operation == "GetItem" and "Item" not in parsed:
+            self.current.missing_reads += MISSING_ITEM_READ_UNITS[bool(params.get("ConsistentRead"))]
+        elif operation == "BatchGetItem":
+            for table, request in params.get("RequestItems", {}).items():
+                found = len(parsed.get("Responses", {}).get(table, []))
+                unprocessed = len(parsed.get("UnprocessedKeys", {}).get(table, {}).get("Keys", []))
+                missing = len(request["Keys"]) - found - unprocessed
+                self.current.missing_reads += missing * MISSING_ITEM_READ_UNITS[bool(request.get("ConsistentRead"))]
 
     def install(self) -> None:
         events = get_client().meta.events
@@ -110,3 +143,38 @@ def per_endpoint() -> dict[str, Usage]:
     meter.measure("customer logout", usage, lambda: api.logout("customer", 1, customer))
     meter.measure("agent logout", usage, lambda: api.logout("agent", 1, agent))
     return dict(usage)
+
+
+def durations(chats: int) -> dict[str, float]:
+    """Median milliseconds in-process (routing, our code, DynamoDB Local round trips) per endpoint of the
+    chat mix, over ``chats`` whole chats: what Lambda would bill for the handler, before its own overhead."""
+    engine.fresh_tables()
+    seed.seed_demo()
+    api = Api(GatewayClient(app))
+    agent = api.token("agent", 1)
+    times: dict[str, list[float]] = {}
+
+    def timed(name: str, request: Callable[[], Any]) -> Any:
+        started = time.perf_counter()
+        reply = request()
+        times.setdefault(name, []).append((time.perf_counter() - started) * 1000)
+        assert reply.status < 300, (name, reply.body)
+        return reply
+
+    for chat in range(chats):
+        customer_id = 1 + chat % 8  # the demo customers, in turn
+        token = timed("customer login", lambda c=customer_id: api.login("customer", c)).body["token"]
+        channel = timed("initiate", lambda c=customer_id, t=token: api.initiate(c, t)).body["channel_id"]
+        for i in range(5):
+            timed("customer send", lambda c=customer_id, t=token, i=i: api.customer_send(c, t, f"message {i}"))
+            timed("agent send", lambda c=customer_id, i=i: api.agent_send(1, agent, c, f"reply {i}"))
+        for _ in range(3):
+            timed(
+                "history (10 messages)",
+                lambda c=customer_id, t=token, ch=channel: api.request(
+                    "GET", f"/customer/{c}/chat", token=t, query={"channel_id": ch}
+                ),
+            )
+        timed("resolve", lambda c=customer_id: api.resolve(1, agent, c))
+        timed("customer logout", lambda c=customer_id, t=token: api.logout("customer", c, t))
+    return {name: statistics.median(values) for name, values in times.items()}

@@ -1,16 +1,27 @@
-"""Allocation under contention: each allocator, at each concurrency, on fresh tables."""
+"""Allocation under contention: each allocator, at each concurrency, on fresh tables, repeated.
+
+Clients are threads inside one or more client processes (``Clients``): with
+``processes=1`` every client is a thread of this process; with more, the
+clients are split over that many worker processes (spawned once, reused by
+every cell), so the client side is not one interpreter's GIL. Every worker
+starts its clients at the same instant (a shared monotonic deadline), and a
+cell's time runs from that instant to the last client's end.
+"""
 
 from __future__ import annotations
 
+import multiprocessing
 import statistics
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from bench import engine
 from bench.allocators import ALLOCATORS
 from chalicelib.config import get_settings
+
+# Time for every worker to receive its share before the common start.
+START_SLACK_SECONDS = 0.3
 
 
 @dataclass(frozen=True)
@@ -44,21 +55,58 @@ class Run:
         return self.retries / self.allocations
 
 
-def run(allocator: str, clients: int, agents: int, allocations: int) -> Run:
-    """``allocations`` customers initiate through ``clients`` threads; ``agents`` online agents have room for all."""
-    settings = get_settings()
-    assert allocations <= agents * settings.allocation_cap, "the workload must never need overflow"
-    engine.fresh_tables()
-    engine.seed(agents, allocations)
-    allocate = ALLOCATORS[allocator](settings)
+@dataclass(frozen=True)
+class Cell:
+    """One allocator at one concurrency, run several times: medians, and the spread (min, max)."""
+
+    allocator: str
+    clients: int
+    runs: list[Run]
+
+    def median(self, metric: str) -> float:
+        return statistics.median(getattr(r, metric) for r in self.runs)
+
+    def spread(self, metric: str) -> tuple[float, float]:
+        values = [getattr(r, metric) for r in self.runs]
+        return min(values), max(values)
+
+    @property
+    def per_second(self) -> float:
+        return self.median("per_second")
+
+    @property
+    def p50(self) -> float:
+        return self.median("p50")
+
+    @property
+    def p99(self) -> float:
+        return self.median("p99")
+
+    @property
+    def retries_per_allocation(self) -> float:
+        return self.median("retries_per_allocation")
+
+    @property
+    def violations(self) -> engine.Violations:
+        """Every run's violations, added up."""
+        return engine.Violations(
+            sum(r.violations.count_mismatch for r in self.runs), sum(r.violations.over_cap for r in self.runs)
+        )
+
+
+def run_shares(allocator: str, shares: list[list[int]], start_at: float) -> tuple[float, list[float], int]:
+    """One thread per share, each allocating its customers in turn from ``start_at`` (``time.monotonic``).
+
+    Returns (when the last thread ended, latencies in ms, retries).
+    """
+    allocate = ALLOCATORS[allocator](get_settings())
     latencies: list[float] = []
     retries = 0
     lock = threading.Lock()
-    barrier = threading.Barrier(clients)
 
     def client(customer_ids: list[int]) -> None:
         nonlocal retries
-        barrier.wait()
+        time.sleep(max(0.0, start_at - time.monotonic()))
         for customer_id in customer_ids:
             started = time.perf_counter()
             lost = allocate(customer_id)
@@ -67,14 +115,73 @@ def run(allocator: str, clients: int, agents: int, allocations: int) -> Run:
                 latencies.append(elapsed)
                 retries += lost
 
+    threads = [threading.Thread(target=client, args=(share,)) for share in shares]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.monotonic(), latencies, retries
+
+
+def _worker(tasks: multiprocessing.Queue, results: multiprocessing.Queue) -> None:
+    while (task := tasks.get()) is not None:
+        results.put(run_shares(*task))
+
+
+class Clients:
+    """Where the client threads run: this process (``processes=1``) or that many worker processes."""
+
+    def __init__(self, processes: int = 1) -> None:
+        self.processes = processes
+        self._workers: list[tuple[multiprocessing.Process, multiprocessing.Queue]] = []
+        self._results: multiprocessing.Queue | None = None
+        if processes > 1:
+            # spawn: a clean interpreter (no copied boto3 connections); it inherits the
+            # environment that points at DynamoDB Local.
+            context = multiprocessing.get_context("spawn")
+            self._results = context.Queue()
+            for _ in range(processes):
+                tasks = context.Queue()
+                worker = context.Process(target=_worker, args=(tasks, self._results), daemon=True)
+                worker.start()
+                self._workers.append((worker, tasks))
+
+    @property
+    def label(self) -> str:
+        return "threads in 1 process" if self.processes == 1 else f"threads in {self.processes} processes"
+
+    def run(self, allocator: str, shares: list[list[int]]) -> tuple[float, list[float], int]:
+        """Run every share at once; return (seconds, latencies, retries)."""
+        start_at = time.monotonic() + START_SLACK_SECONDS
+        if not self._workers:
+            ended, latencies, retries = run_shares(allocator, shares, start_at)
+            return ended - start_at, latencies, retries
+        assert self._results is not None
+        groups = [shares[i :: len(self._workers)] for i in range(len(self._workers))]
+        busy = [(tasks, group) for (_, tasks), group in zip(self._workers, groups, strict=True) if group]
+        for tasks, group in busy:
+            tasks.put((allocator, group, start_at))
+        outcomes = [self._results.get(timeout=3600) for _ in busy]
+        latencies = [ms for _, ms_list, _ in outcomes for ms in ms_list]
+        return max(ended for ended, _, _ in outcomes) - start_at, latencies, sum(r for _, _, r in outcomes)
+
+    def close(self) -> None:
+        for worker, tasks in self._workers:
+            tasks.put(None)
+            worker.join(timeout=10)
+        self._workers = []
+
+
+def run(allocator: str, clients: int, agents: int, allocations: int, pool: Clients | None = None) -> Run:
+    """``allocations`` customers initiate through ``clients`` clients; ``agents`` online agents have room for all."""
+    settings = get_settings()
+    assert allocations <= agents * settings.allocation_cap, "the workload must never need overflow"
+    engine.fresh_tables()
+    engine.seed(agents, allocations)
     shares = [list(range(1 + i, allocations + 1, clients)) for i in range(clients)]
-    started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=clients) as pool:
-        for future in [pool.submit(client, share) for share in shares]:
-            future.result()
-    seconds = time.perf_counter() - started
+    seconds, latencies, retries = (pool or Clients()).run(allocator, shares)
     return Run(allocator, clients, allocations, seconds, latencies, retries, engine.violations(settings.allocation_cap))
 
 
-def sweep(levels: list[int], agents: int, allocations: int) -> list[Run]:
-    return [run(name, clients, agents, allocations) for clients in levels for name in ALLOCATORS]
+def cell(allocator: str, clients: int, agents: int, allocations: int, repeats: int, pool: Clients) -> Cell:
+    return Cell(allocator, clients, [run(allocator, clients, agents, allocations, pool) for _ in range(repeats)])

@@ -1,9 +1,20 @@
-"""What a million chats cost, from measured capacity units and request counts.
+"""What a million chats cost, from measured capacity units, measured durations and request counts.
 
 Prices: AWS list prices for us-east-1 as published on each service's pricing
 page (aws.amazon.com/dynamodb/pricing/on-demand, /lambda/pricing,
-/api-gateway/pricing), as last checked for this project in November 2026.
-They change; edit the constants, the model follows.
+/api-gateway/pricing), as last checked for this project on the date in
+``PRICES_AS_OF``. They change; edit the constants, the model follows.
+
+DynamoDB Local's accounting differs from AWS's in two ways, and the model adds
+back what it leaves out (``bench.capacity.Meter`` counts both from the
+requests and responses it sees):
+
+- a ``ConditionCheck`` inside ``TransactWriteItems`` is reported as 0 write
+  units; AWS bills it as a transactional write of the item (2 write units per
+  KB, our items are under 1 KB): ``TRANSACT_CONDITION_CHECK_WRITE_UNITS`` each;
+- a read of a missing item (``GetItem`` / ``BatchGetItem`` key with nothing
+  stored) is reported as 0 read units; AWS bills the read anyway (1 unit
+  strongly consistent, 0.5 eventually): ``MISSING_ITEM_READ_UNITS`` by read kind.
 """
 
 from __future__ import annotations
@@ -12,17 +23,28 @@ from dataclasses import dataclass
 
 from bench.capacity import Usage
 
-PRICES_AS_OF = "2026-11 (us-east-1 list prices)"
+PRICES_AS_OF = "2026-11-25 (us-east-1 list prices)"
 DYNAMODB_WRITE_REQUEST_UNIT = 0.625 / 1_000_000  # USD, on-demand
 DYNAMODB_READ_REQUEST_UNIT = 0.125 / 1_000_000  # USD, on-demand
 LAMBDA_REQUEST = 0.20 / 1_000_000  # USD
-LAMBDA_GB_SECOND = 0.0000166667  # USD, x86
-API_GATEWAY_REST_REQUEST = 3.50 / 1_000_000  # USD, first 333 million a month
-LAMBDA_MEMORY_GB = 1.0  # .chalice/config.json
-# Billed duration is estimated as the request's measured time in-process on
-# this machine (DynamoDB Local round trips included; the login's Argon2id hash
-# too), plus this per-invocation overhead of the Lambda runtime.
+LAMBDA_GB_SECOND = {"x86_64": 0.0000166667, "arm64": 0.0000133334}  # USD, first 6 billion GB-s a month
+HTTP_API = "HTTP API"
+REST_API = "REST API"
+API_GATEWAY_REQUEST = {
+    HTTP_API: 1.00 / 1_000_000,  # USD, first 300 million a month, requests up to 512 KB
+    REST_API: 3.50 / 1_000_000,  # USD, first 333 million a month
+}
+# The deploy default the design names (DESIGN.md, issue 14). Not yet what `make package` emits:
+# tools/package.py still deploys chalice's REST API (the HTTP API template is issue 14's open part).
+DEPLOY_DEFAULT_API = HTTP_API
+LAMBDA_MEMORY_GB = 1.0  # lambda_memory_size in .chalice/config.json (1024 MB)
+LAMBDA_ARCHITECTURE = "x86_64"  # what chalice packages; arm64 would be 20% cheaper per GB-s (see the report)
+# Billed duration is the request's median time in-process on this machine
+# (DynamoDB Local round trips included; the login's Argon2id hash too), plus
+# this per-invocation overhead of the Lambda runtime.
 LAMBDA_OVERHEAD_MS = 2.0
+TRANSACT_CONDITION_CHECK_WRITE_UNITS = 2.0
+MISSING_ITEM_READ_UNITS = {True: 1.0, False: 0.5}  # by ConsistentRead
 
 # One chat, as the stated mix: the customer logs in, opens it, 5 messages each
 # way, reads the history 3 times, the agent resolves it, the customer logs out.
@@ -40,8 +62,13 @@ CHAT_MIX = {
 
 @dataclass(frozen=True)
 class Cost:
+    api: str
+    architecture: str
     requests: int
-    dynamodb: float
+    read_units: float  # per chat, as AWS would bill them
+    write_units: float
+    gb_seconds: float  # per chat
+    dynamodb: float  # USD per million chats
     lambda_: float
     api_gateway: float
 
@@ -50,15 +77,28 @@ class Cost:
         return self.dynamodb + self.lambda_ + self.api_gateway
 
 
-def per_million_chats(usage: dict[str, Usage]) -> Cost:
+def per_million_chats(
+    usage: dict[str, Usage],
+    durations_ms: dict[str, float],
+    *,
+    api: str = DEPLOY_DEFAULT_API,
+    architecture: str = LAMBDA_ARCHITECTURE,
+) -> Cost:
+    """``usage``: one metered request per endpoint; ``durations_ms``: median in-process ms per endpoint."""
     requests = sum(CHAT_MIX.values())
-    reads = sum(usage[name].read_units * n for name, n in CHAT_MIX.items())
-    writes = sum(usage[name].write_units * n for name, n in CHAT_MIX.items())
-    milliseconds = sum((usage[name].milliseconds + LAMBDA_OVERHEAD_MS) * n for name, n in CHAT_MIX.items())
+    reads = sum(usage[name].aws_read_units * n for name, n in CHAT_MIX.items())
+    writes = sum(usage[name].aws_write_units * n for name, n in CHAT_MIX.items())
+    milliseconds = sum((durations_ms[name] + LAMBDA_OVERHEAD_MS) * n for name, n in CHAT_MIX.items())
+    gb_seconds = milliseconds / 1000 * LAMBDA_MEMORY_GB
     million = 1_000_000
     return Cost(
+        api=api,
+        architecture=architecture,
         requests=requests,
+        read_units=reads,
+        write_units=writes,
+        gb_seconds=gb_seconds,
         dynamodb=million * (reads * DYNAMODB_READ_REQUEST_UNIT + writes * DYNAMODB_WRITE_REQUEST_UNIT),
-        lambda_=million * (requests * LAMBDA_REQUEST + milliseconds / 1000 * LAMBDA_MEMORY_GB * LAMBDA_GB_SECOND),
-        api_gateway=million * requests * API_GATEWAY_REST_REQUEST,
+        lambda_=million * (requests * LAMBDA_REQUEST + gb_seconds * LAMBDA_GB_SECOND[architecture]),
+        api_gateway=million * requests * API_GATEWAY_REQUEST[api],
     )

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from bench import cost as cost_model
 from bench.capacity import Usage
-from bench.contention import Run
+from bench.coldstart import ColdStart
+from bench.contention import Cell, Run
 
 
 @dataclass
@@ -17,30 +18,42 @@ class Results:
     mode: str
     agents: int
     allocations: int
-    runs: list[Run]
+    repeats: int
+    clients_label: str
+    cells: list[Cell]
+    long_runs: dict[str, Run]  # the violation count's long run, by allocator
     usage: dict[str, Usage]
+    durations: dict[str, float]
     scale: dict[int, float]
-    import_ours: float
-    import_bare: float
-    cost: cost_model.Cost
+    cold: ColdStart
+    cost: cost_model.Cost  # the deploy default (HTTP API)
+    cost_rest: cost_model.Cost
     engine_version: str
 
-    def run(self, allocator: str, clients: int) -> Run:
-        return next(r for r in self.runs if r.allocator == allocator and r.clients == clients)
+    def run(self, allocator: str, clients: int) -> Cell:
+        return next(c for c in self.cells if c.allocator == allocator and c.clients == clients)
 
     @property
     def levels(self) -> list[int]:
-        return sorted({r.clients for r in self.runs})
+        return sorted({c.clients for c in self.cells})
+
+    @property
+    def summary_level(self) -> int:
+        return 32 if 32 in self.levels else self.levels[-1]
 
     def summary(self) -> str:
-        at = 32 if 32 in self.levels else self.levels[-1]
+        at = self.summary_level
         ours, naive, locked = self.run("ours", at), self.run("naive", at), self.run("lock", at)
+        long_ours, long_naive = self.long_runs["ours"], self.long_runs["naive"]
         rcu = self.scale[max(self.scale)]
         return (
-            f"bench: violations_ours={ours.violations.total} violations_naive={naive.violations.total} "
-            f"speedup_vs_lock={ours.per_second / locked.per_second:.2f} allocs_per_s={ours.per_second:.0f} "
-            f"p99_ms={ours.p99:.0f} rcu_per_alloc_10k_agents={rcu:.1f} "
-            f"import_ratio={self.import_ours / self.import_bare:.2f}"
+            f"bench: allocations={long_ours.allocations} violations_ours={long_ours.violations.total} "
+            f"violations_naive={long_naive.violations.total} "
+            f"speedup_vs_lock={ours.per_second / locked.per_second:.2f} "
+            f"ratio_vs_naive={ours.per_second / naive.per_second:.2f} "
+            f"retries_per_alloc={ours.retries_per_allocation:.2f} allocs_per_s={ours.per_second:.0f} "
+            f"p99_ms={ours.p99:.0f} rcu_per_alloc_10k_agents={rcu:.1f} import_ratio={self.cold.ratio:.2f} "
+            f"usd_per_million_chats={self.cost.total:.2f}"
         )
 
 
@@ -78,13 +91,19 @@ def plots(results: Results, directory: Path) -> list[str]:
     ):
         figure, axes = plt.subplots(figsize=(6, 4))
         for allocator in ("ours", "naive", "lock"):
-            runs = [results.run(allocator, c) for c in results.levels]
-            axes.plot(results.levels, [getattr(r, metric) for r in runs], marker="o", label=allocator)
+            cells = [results.run(allocator, c) for c in results.levels]
+            middle = [getattr(c, metric) for c in cells]
+            spreads = [c.spread(metric) for c in cells]
+            errors = [
+                [m - low for m, (low, _) in zip(middle, spreads, strict=True)],
+                [high - m for m, (_, high) in zip(middle, spreads, strict=True)],
+            ]
+            axes.errorbar(results.levels, middle, yerr=errors, marker="o", capsize=3, label=allocator)
         axes.set_xscale("log", base=2)
         axes.set_xticks(results.levels, [str(c) for c in results.levels])
         axes.set_xlabel("concurrent clients")
         axes.set_ylabel(label)
-        axes.set_title(f"{label} vs concurrency ({results.allocations} allocations, {results.agents} agents)")
+        axes.set_title(f"{label} vs concurrency (median and min-max of {results.repeats} runs)", fontsize=10)
         axes.legend()
         figure.tight_layout()
         figure.savefig(directory / filename, dpi=110)
@@ -92,12 +111,12 @@ def plots(results: Results, directory: Path) -> list[str]:
         names.append(filename)
     figure, axes = plt.subplots(figsize=(7, 4))
     endpoints = list(results.usage)
-    reads = [results.usage[e].read_units for e in endpoints]
-    writes = [results.usage[e].write_units for e in endpoints]
+    reads = [results.usage[e].aws_read_units for e in endpoints]
+    writes = [results.usage[e].aws_write_units for e in endpoints]
     axes.barh(endpoints, reads, label="read units")
     axes.barh(endpoints, writes, left=reads, label="write units")
     axes.set_xlabel("capacity units per request")
-    axes.set_title("DynamoDB capacity per endpoint")
+    axes.set_title("DynamoDB capacity per endpoint (as AWS bills it)")
     axes.invert_yaxis()
     axes.legend()
     figure.tight_layout()
@@ -107,110 +126,181 @@ def plots(results: Results, directory: Path) -> list[str]:
     return names
 
 
-def markdown(results: Results, images: str) -> str:
+def _spread(cell: Cell, metric: str, digits: int) -> str:
+    low, high = cell.spread(metric)
+    return f"{cell.median(metric):.{digits}f} ({low:.{digits}f}-{high:.{digits}f})"
+
+
+def _contention(results: Results) -> list[str]:
     lines = [
-        "# Performance",
-        "",
-        f"Produced by `make bench{'-quick' if results.mode == 'quick' else ''}` ({results.mode} mode) "
-        "against AWS DynamoDB Local on one machine; re-run it to reproduce. "
-        "Absolute numbers are this machine's; the ratios between allocators are the point.",
-        "",
-        f"**Machine:** {machine()}; DynamoDB Local {results.engine_version} (in memory).",
-        "",
         "## 1. Allocation under contention",
         "",
         f"{results.allocations} customers open a chat at once against {results.agents} online agents "
-        "(cap 2: room for everyone, so no chat ever needs to go over the cap), split over N client threads, "
-        "for each allocator on fresh tables. Violations are counted from the database afterwards: "
-        "agents whose counter differs from their active channels (lost updates), plus chats beyond the cap.",
+        "(cap 2: room for everyone, so no chat ever needs to go over the cap), split over N clients "
+        f"({results.clients_label}), for each allocator on fresh tables; every cell runs {results.repeats} "
+        "times: the median, and the spread (min-max) in brackets. Violations are counted from the database "
+        "after every run (all runs added up): agents whose counter differs from their active channels "
+        "(lost updates), plus chats beyond the cap.",
         "",
         "- **ours**: the service's code path (`chalicelib.channels.initiate`): one index query, one "
-        "conditional transaction, retry on a lost race.",
+        "conditional transaction, retry on a lost race. Ties at the least load are broken at random on "
+        "every attempt, so concurrent requests spread over the tied agents instead of all choosing one.",
         "- **naive**: the same read and choice, then writes without conditions (counter = observed + 1): "
         "the original's read-then-write.",
-        "- **lock**: one lock item taken with a conditional put, then read, choose, write, release.",
+        "- **lock**: a lock item taken with a conditional put, then the index read and the choice, then ONE "
+        "transaction that writes the channel, the customer and the agent's count and deletes the lock item "
+        "(on condition this request owns it): three round trips, the lock held for two of them. Its "
+        "retries are lock waits.",
         "",
         "| clients | allocator | allocs/s | p50 ms | p99 ms | retries/alloc | violations (counter, over cap) |",
         "|---:|---|---:|---:|---:|---:|---|",
     ]
     for clients in results.levels:
         for allocator in ("ours", "naive", "lock"):
-            r = results.run(allocator, clients)
+            c = results.run(allocator, clients)
             lines.append(
-                f"| {clients} | {allocator} | {r.per_second:.0f} | {r.p50:.1f} | {r.p99:.1f} | "
-                f"{r.retries_per_allocation:.2f} | {r.violations.total} ({r.violations.count_mismatch}, "
-                f"{r.violations.over_cap}) |"
+                f"| {clients} | {allocator} | {_spread(c, 'per_second', 0)} | {c.p50:.1f} | {_spread(c, 'p99', 0)} | "
+                f"{_spread(c, 'retries_per_allocation', 2)} | {c.violations.total} ({c.violations.count_mismatch}, "
+                f"{c.violations.over_cap}) |"
             )
+    at = results.summary_level
+    ours, naive, locked = results.run("ours", at), results.run("naive", at), results.run("lock", at)
     lines += [
         "",
-        f"![throughput]({images}/throughput.png) ![p99]({images}/p99.png)",
+        "![throughput]({images}/throughput.png) ![p99]({images}/p99.png)",
         "",
-        "Reading it: **naive** is fastest because it checks nothing, and it is wrong as soon as two "
-        "requests overlap (lost counter updates and agents far over the cap). **lock** is correct but "
-        "serialises every allocation on one item, so it collapses as clients are added. **ours** stays "
-        "correct at every level and holds its throughput: lost races cost a retry, not a wait. On this "
-        "machine the client threads (one Python process) and DynamoDB Local share two cores, which caps "
-        "every allocator's absolute rate.",
+        f"At {at} clients ours runs at **{ours.per_second / naive.per_second:.2f}x** the naive allocator's "
+        f"throughput and **{ours.per_second / locked.per_second:.2f}x** the lock's, with "
+        f"**{ours.retries_per_allocation:.2f}** retries per allocation (medians of the cells above).",
         "",
-        "DynamoDB Local does not raise `TransactionConflictException` and ignores throughput limits, so "
-        "on real DynamoDB ours also retries on transaction conflicts (concurrent transactions on one agent) "
-        "and the single lock item is further limited by one item's write rate.",
+        "### Violations over a long run",
         "",
-        "## 2. Round trips and capacity per endpoint",
-        "",
-        "One typical request each (the seed flow; a history of 10 messages), with "
-        "`ReturnConsumedCapacity=TOTAL`. Transactional items cost double.",
-        "",
-        "| endpoint | DynamoDB calls | read units | write units | ms (local) | operations |",
-        "|---|---:|---:|---:|---:|---|",
+        "| allocator | allocations | clients | agents | allocs/s | retries/alloc | violations (counter, over cap) |",
+        "|---|---:|---:|---:|---:|---:|---|",
     ]
-    for name, u in results.usage.items():
+    for name, run in results.long_runs.items():
         lines.append(
-            f"| {name} | {u.calls} | {u.read_units:.1f} | {u.write_units:.1f} | {u.milliseconds:.1f} | "
-            f"{', '.join(u.operations)} |"
+            f"| {name} | {run.allocations:,} | {run.clients} | {run.allocations // 2:,} | {run.per_second:.0f} | "
+            f"{run.retries_per_allocation:.2f} | {run.violations.total} ({run.violations.count_mismatch}, "
+            f"{run.violations.over_cap}) |"
         )
     lines += [
         "",
-        f"![capacity]({images}/capacity.png)",
+        "Counted from the database after the run (a consistent scan of every agent and channel). The lock "
+        "is correct by construction and is not repeated at this size (it would take the longest).",
         "",
+        "Reading it: **naive** is fastest because it checks nothing, and it is wrong as soon as two requests "
+        "overlap. **lock** is correct but serialises every allocation on one item. **ours** stays correct at "
+        "every level. On this machine the clients and DynamoDB Local share two cores, which caps every "
+        "allocator's absolute rate; DynamoDB Local does not raise `TransactionConflictException` and "
+        "ignores throughput limits, so on AWS ours also retries on transaction conflicts and the single "
+        "lock item is further limited by one item's write rate.",
+        "",
+    ]
+    return lines
+
+
+def _capacity(results: Results) -> list[str]:
+    lines = [
+        "## 2. Round trips and capacity per endpoint",
+        "",
+        "One typical request each (the seed flow; a history of 10 messages), with "
+        "`ReturnConsumedCapacity=TOTAL`. Transactional items cost double. DynamoDB Local reports 0 write "
+        "units for a `ConditionCheck` and 0 read units for a read of a missing item; AWS bills both, so the "
+        "meter counts them from the calls (condition checks in each `TransactWriteItems` request; keys "
+        "asked for and not returned by `GetItem` / `BatchGetItem`) and adds "
+        f"{cost_model.TRANSACT_CONDITION_CHECK_WRITE_UNITS:.0f} write units per check and 1 (strongly "
+        "consistent) or 0.5 read units per missing item: the **AWS** columns, which the cost model uses.",
+        "",
+        "| endpoint | calls | read units (Local) | write units (Local) | condition checks | read units (AWS) | "
+        "write units (AWS) | ms (local) | operations |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for name, u in results.usage.items():
+        lines.append(
+            f"| {name} | {u.calls} | {u.read_units:.1f} | {u.write_units:.1f} | {u.condition_checks} | "
+            f"{u.aws_read_units:.1f} | {u.aws_write_units:.1f} | {u.milliseconds:.1f} | {', '.join(u.operations)} |"
+        )
+    lines += ["", "![capacity]({images}/capacity.png)", ""]
+    return lines
+
+
+def _cost(results: Results) -> list[str]:
+    cost, rest = results.cost, results.cost_rest
+    arm = cost_model.LAMBDA_GB_SECOND["arm64"] / cost_model.LAMBDA_GB_SECOND["x86_64"]
+    lines = [
+        "## 5. Cost per million chats",
+        "",
+        "Mix per chat: "
+        + ", ".join(f"{n}x {name}" for name, n in cost_model.CHAT_MIX.items())
+        + f" ({cost.requests} requests): {cost.read_units:.1f} read and {cost.write_units:.1f} write units "
+        "per chat (AWS's accounting, section 2). Lambda duration per request: the median of "
+        "many requests measured in-process (below), plus "
+        f"{cost_model.LAMBDA_OVERHEAD_MS:.0f} ms of runtime overhead, priced at "
+        f"{cost_model.LAMBDA_MEMORY_GB * 1024:.0f} MB ({cost_model.LAMBDA_ARCHITECTURE}). "
+        f"Prices: {cost_model.PRICES_AS_OF}, constants in `bench/cost.py`.",
+        "",
+        "| endpoint | median ms in-process |",
+        "|---|---:|",
+    ]
+    lines += [f"| {name} | {ms:.1f} |" for name, ms in results.durations.items()]
+    lines += [
+        "",
+        f"| part | USD per million chats, {cost.api} (the design's deploy default) | {rest.api} |",
+        "|---|---:|---:|",
+        f"| DynamoDB (on-demand) | {cost.dynamodb:,.2f} | {rest.dynamodb:,.2f} |",
+        f"| Lambda | {cost.lambda_:,.2f} | {rest.lambda_:,.2f} |",
+        f"| API Gateway | {cost.api_gateway:,.2f} | {rest.api_gateway:,.2f} |",
+        f"| **total** | **{cost.total:,.2f}** | **{rest.total:,.2f}** |",
+        "",
+        "`make package` still emits chalice's REST API: the HTTP API template (payload format 1.0) is "
+        "not built yet, so a deploy today costs the REST column.",
+        "",
+        f"Lambda is {cost.lambda_ / cost.total:.0%} of the total: on arm64 (Graviton, {arm:.0%} of the x86 "
+        "price per GB-s; every dependency in the zip has an aarch64 wheel) it would save "
+        f"${cost.gb_seconds * (cost_model.LAMBDA_GB_SECOND['x86_64'] - cost_model.LAMBDA_GB_SECOND['arm64']) * 1e6:.2f}"
+        " per million chats; the rest is DynamoDB and API Gateway.",
+        "",
+    ]
+    return lines
+
+
+def markdown(results: Results, images: str) -> str:
+    mode = {"quick": "make bench-quick", "full": "make bench"}.get(results.mode, "python -m bench --smoke")
+    lines = [
+        "# Performance",
+        "",
+        f"Produced by `{mode}` ({results.mode} mode) against AWS DynamoDB Local on one machine; re-run it "
+        "to reproduce. Absolute numbers are this machine's; the ratios between allocators are the point.",
+        "",
+        f"**Machine:** {machine()}; DynamoDB Local {results.engine_version} (in memory).",
+        "",
+        *_contention(results),
+        *_capacity(results),
         "## 3. Scale",
         "",
         "Read units one allocation consumes, by number of agents (all online and idle):",
         "",
         "| agents | read units per allocation |",
         "|---:|---:|",
-    ]
-    lines += [f"| {n:,} | {rcu:.1f} |" for n, rcu in sorted(results.scale.items())]
-    lines += [
+        *[f"| {n:,} | {rcu:.1f} |" for n, rcu in sorted(results.scale.items())],
         "",
         "The choice reads a fixed page of the load index, so the cost does not grow with the agents.",
         "",
         "## 4. Cold start",
         "",
-        "Median import time in a fresh interpreter:",
+        f"Importing `app` from {results.cold.source}, with only what the Lambda runtime provides beside "
+        "it (boto3, botocore and their dependencies; `cryptography` blocked), in a fresh interpreter "
+        f"(`-S -I`), against a bare Chalice app + boto3 from the same folders; {results.cold.runs} "
+        "interleaved runs, medians. argon2 (and cffi) load on the first login only.",
         "",
         "| import | seconds |",
         "|---|---:|",
-        f"| `app` (this service) | {results.import_ours:.3f} |",
-        f"| bare Chalice app + boto3 | {results.import_bare:.3f} |",
-        f"| ratio | {results.import_ours / results.import_bare:.2f} |",
+        f"| `app` (this service) | {results.cold.ours:.3f} |",
+        f"| bare Chalice app + boto3 | {results.cold.bare:.3f} |",
+        f"| ratio (median of the pairs' ratios) | {results.cold.ratio:.2f} |",
         "",
-        "## 5. Cost per million chats",
-        "",
-        "Mix per chat: "
-        + ", ".join(f"{n}x {name}" for name, n in cost_model.CHAT_MIX.items())
-        + f" ({results.cost.requests} requests). Capacity units as measured above; Lambda duration "
-        "estimated from the measured in-process time per request plus "
-        f"{cost_model.LAMBDA_OVERHEAD_MS:.0f} ms, at {cost_model.LAMBDA_MEMORY_GB:.0f} GB. "
-        f"Prices: {cost_model.PRICES_AS_OF}, constants in `bench/cost.py`.",
-        "",
-        "| part | USD per million chats |",
-        "|---|---:|",
-        f"| DynamoDB (on-demand) | {results.cost.dynamodb:,.2f} |",
-        f"| Lambda | {results.cost.lambda_:,.2f} |",
-        f"| API Gateway (REST) | {results.cost.api_gateway:,.2f} |",
-        f"| **total** | **{results.cost.total:,.2f}** |",
-        "",
+        *_cost(results),
         "## Summary",
         "",
         "```",
@@ -218,4 +308,4 @@ def markdown(results: Results, images: str) -> str:
         "```",
         "",
     ]
-    return "\n".join(lines)
+    return "\n".join(lines).replace("{images}", images)

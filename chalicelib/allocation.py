@@ -5,11 +5,16 @@
    (``Rule.OVERFLOW``).
 3. If no agent is online, the least-loaded agent of all (``Rule.NOBODY_ONLINE``).
 
-Ties go to the agent idle the longest (oldest last assignment, then lowest
-id); a retry after a lost race picks at random among the tied agents instead,
-so concurrent requests spread out rather than collide again. The choice is
-made on a possibly stale read: the store's conditional write is what makes it
-safe (see ``chalicelib.store.agents.TAKE_SLOT_CONDITIONS``).
+Ties (agents with the same, least load) are broken at random, on every
+attempt: concurrent requests read the same page of the load index, and a
+deterministic tie-break (say, idle the longest) would send every one of them
+to the same agent, so all but one would lose the commit and retry (issue 14:
+1.1-2.4 retries per allocation at 32 clients). A random pick among the tied
+never bends the rules: each candidate has the least load. Over many chats it
+is as fair as idle-longest, in expectation. Pass ``rng`` for a reproducible
+pick (tests). The choice is made on a possibly stale read: the store's
+conditional write is what makes it safe (see
+``chalicelib.store.agents.TAKE_SLOT_CONDITIONS``).
 """
 
 from __future__ import annotations
@@ -18,6 +23,10 @@ import random
 from collections.abc import Sequence
 
 from chalicelib.models import AgentLoad, Choice, Rule
+
+# Tie-breaks only, not secrets. One per process; random.Random is safe to share
+# between threads (its state is advanced under the GIL).
+_TIES = random.Random()  # noqa: S311
 
 
 def choose_agent(
@@ -28,7 +37,8 @@ def choose_agent(
     """Pick an agent from ``candidates`` (any order); ``None`` if there are none.
 
     Each agent's capacity is its own ``max_chats``, or ``cap`` where it has none.
-    With ``rng``, ties are broken at random instead of by idle time.
+    Ties at the least load are broken at random: by ``rng`` if given, else by a
+    process-wide generator.
     """
     online = [a for a in candidates if a.online]
     below_cap = [a for a in online if a.active_count < a.capacity(cap)]
@@ -42,7 +52,7 @@ def choose_agent(
         return None
     least = min(a.active_count for a in pool)
     tied = [a for a in pool if a.active_count == least]
-    agent = rng.choice(tied) if rng is not None else min(tied, key=lambda a: (a.last_assigned_at, a.agent_id))
+    agent = (rng or _TIES).choice(tied)
     return Choice(agent, rule)
 
 

@@ -11,10 +11,9 @@ from __future__ import annotations
 import time
 import uuid
 from functools import lru_cache
+from typing import Any
 
 import jwt
-from argon2 import PasswordHasher, Type
-from argon2.exceptions import InvalidHashError, VerificationError
 
 from chalicelib.config import Settings
 from chalicelib.errors import Forbidden, Unauthorized
@@ -25,33 +24,44 @@ ALGORITHM = "HS256"
 ISSUER = "agent-allocation"
 REQUIRED_CLAIMS = ["sub", "role", "jti", "iat", "exp", "iss"]
 
-_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1, hash_len=32, salt_len=16, type=Type.ID)
+
+@lru_cache(maxsize=1)
+def _argon2() -> tuple[Any, tuple[type[Exception], ...], type[Exception]]:
+    """(the hasher, the errors of a failed verification, the invalid-hash error), imported on first use:
+    only logins need argon2, so every other request's cold start skips its import (cffi included)."""
+    from argon2 import PasswordHasher, Type
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+    hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1, hash_len=32, salt_len=16, type=Type.ID)
+    return hasher, (VerificationError, InvalidHashError), InvalidHashError
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _argon2()[0].hash(password)
 
 
 @lru_cache(maxsize=1)
 def _decoy_hash() -> str:
     # Verified against when the username is unknown, so that a wrong username
     # costs as much time as a wrong password.
-    return _hasher.hash(uuid.uuid4().hex)
+    return hash_password(uuid.uuid4().hex)
 
 
 def needs_rehash(password_hash: str) -> bool:
     """True when the hash was made with other parameters than today's (rehash it at login)."""
+    hasher, _, invalid = _argon2()
     try:
-        return _hasher.check_needs_rehash(password_hash)
-    except InvalidHashError:
+        return hasher.check_needs_rehash(password_hash)
+    except invalid:
         return True
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     """True if ``password`` matches; takes the same time when ``password_hash`` is ``None``."""
+    hasher, failed, _ = _argon2()
     try:
-        return _hasher.verify(password_hash or _decoy_hash(), password) and password_hash is not None
-    except (VerificationError, InvalidHashError):
+        return hasher.verify(password_hash or _decoy_hash(), password) and password_hash is not None
+    except failed:
         return False
 
 

@@ -70,16 +70,21 @@ def test_with_nobody_online_the_least_loaded_agent_of_all_gets_the_chat(api, cus
     invariants.check()
 
 
-def test_ties_go_to_the_agent_idle_longest(api, customers):
+def test_ties_are_broken_at_random_among_the_least_loaded(api, customers):
     api.token("agent", 1)
     api.token("agent", 2)
     first = initiate(api, customers, 1)
     second = initiate(api, customers, 2)
-    assert {first, second} == {1, 2}
-    api.resolve(first, api.token("agent", first), 1)
-    api.resolve(second, api.token("agent", second), 2)
-    # Both idle again: the one assigned longest ago wins the tie.
-    assert initiate(api, customers, 3) == first
+    assert {first, second} == {1, 2}  # the second chat goes to the still-idle agent
+    # Both idle again after each resolve: either may take the next chat (a random pick
+    # spreads concurrent requests; a fixed tie-break sent them all to one agent).
+    picked = set()
+    for customer_id in range(3, 9):
+        agent_id = initiate(api, customers, customer_id)
+        picked.add(agent_id)
+        api.resolve(agent_id, api.token("agent", agent_id), customer_id)
+    assert picked <= {1, 2}
+    invariants.check()
 
 
 def test_logout_makes_an_agent_ineligible_and_login_eligible_again(api, customers):

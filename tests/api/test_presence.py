@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from chalicelib import clock, presence
+from chalicelib import allocation, clock, presence
 from chalicelib.config import get_settings
 from chalicelib.store import get_store
 from tests.support import invariants
@@ -79,11 +79,19 @@ def test_away_keeps_the_chats_and_gets_no_new_ones_then_online_again(api, now):
     invariants.check()
 
 
-def test_an_expired_heartbeat_is_offline_for_allocation_at_once(api, now):
+class LowestIdFirst:
+    """A tie-break that tries the lowest agent id first (the real one is random)."""
+
+    def choice(self, tied):
+        return min(tied, key=lambda a: a.agent_id)
+
+
+def test_an_expired_heartbeat_is_offline_for_allocation_at_once(api, now, monkeypatch):
+    monkeypatch.setattr(allocation, "_TIES", LowestIdFirst())  # so the allocation meets agent 1 first
     api.token("agent", 1)  # silent from here on
     now.advance(TIMEOUT - 10)
     api.token("agent", 2)  # agent 2 logs in later: fresh
-    now.advance(20)  # agent 1: 100 s silent, and first by the tie-break (idle the longest); agent 2: 20 s
+    now.advance(20)  # agent 1: 100 s silent, and tried first; agent 2: 20 s
     reply = api.initiate(1)
     assert reply.status == 201 and reply.body["agent_id"] == 2
     assert agent_row(1)["status"] == "offline"  # the allocation that met it marked it offline

@@ -41,31 +41,44 @@ def test_no_agents_means_no_choice():
     assert choose_agent([], CAP) is None
 
 
-def test_ties_go_to_the_agent_idle_longest():
+def test_ties_are_broken_at_random_among_the_least_loaded_on_every_attempt():
+    # No rng: the first attempt spreads too (a fixed tie-break sent concurrent requests to one agent).
     candidates = [
         agent(1, 0, last="2026-11-24T10:00:00.000Z"),
         agent(2, 0, last="2026-11-24T09:00:00.000Z"),
         agent(3, 0, last="2026-11-24T11:00:00.000Z"),
+        agent(4, 1),
     ]
-    assert choose_agent(candidates, CAP).agent.agent_id == 2
+    picks = {choose_agent(candidates, CAP).agent.agent_id for _ in range(200)}
+    assert picks == {1, 2, 3}
 
 
-def test_never_assigned_agents_count_as_idle_longest_and_then_lowest_id_wins():
-    candidates = [agent(3, 0), agent(2, 0), agent(1, 0, last="2026-11-24T10:00:00.000Z")]
-    assert choose_agent(candidates, CAP).agent.agent_id == 2
+def test_an_explicit_rng_makes_the_tie_break_reproducible():
+    candidates = [agent(i, 0) for i in range(1, 9)]
+    first = [choose_agent(candidates, CAP, random.Random(11)).agent.agent_id for _ in range(5)]
+    again = [choose_agent(candidates, CAP, random.Random(11)).agent.agent_id for _ in range(5)]
+    assert first == again
 
 
-def test_a_retry_breaks_ties_at_random_among_the_least_loaded_only():
+def test_the_random_tie_break_picks_only_among_the_least_loaded():
     candidates = [agent(1, 0), agent(2, 0), agent(3, 1)]
     picks = {choose_agent(candidates, CAP, random.Random(seed)).agent.agent_id for seed in range(50)}
     assert picks == {1, 2}
 
 
+def test_the_random_tie_break_never_leaves_the_rule():
+    # Rule 2 and rule 3 tie-break the same way: only among their own least loaded.
+    full = [agent(1, 2), agent(2, 2), agent(3, 3), agent(4, 0, OFFLINE)]
+    assert {choose_agent(full, CAP, random.Random(s)).agent.agent_id for s in range(50)} == {1, 2}
+    offline = [agent(1, 1, OFFLINE), agent(2, 1, OFFLINE), agent(3, 2, OFFLINE)]
+    assert {choose_agent(offline, CAP, random.Random(s)).agent.agent_id for s in range(50)} == {1, 2}
+
+
 def test_overflow_proof_lists_every_other_online_agent_least_loaded_first():
     online = [agent(1, 2), agent(2, 4), agent(3, 3), agent(4, 2)]
     choice = with_overflow_proof(choose_agent(online, CAP), online, max_checks=10)
-    assert choice.agent.agent_id == 1
-    assert [a.agent_id for a in choice.must_be_full] == [4, 3, 2]
+    other = {1: 4, 4: 1}[choice.agent.agent_id]  # 1 and 4 tie: either may be chosen
+    assert [a.agent_id for a in choice.must_be_full] == [other, 3, 2]
 
 
 def test_overflow_proof_is_capped_by_the_transaction_size():
