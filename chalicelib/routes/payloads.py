@@ -13,11 +13,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from chalicelib.models import ACTIVE, AWAY, OFFLINE, ONLINE, Channel
-from chalicelib.shapes import (
-    Const,
-    Out,
-    Shape,
+from chalicelib.fields import (
     choice_field,
     cursor_field,
     device_token_field,
@@ -32,6 +28,8 @@ from chalicelib.shapes import (
     username_field,
     wait_field,
 )
+from chalicelib.models import ACTIVE, AWAY, OFFLINE, ONLINE, Channel
+from chalicelib.shapes import Const, Out, Shape
 
 # The defaults of MAX_MESSAGE_CHARS and HISTORY_PAGE_SIZE (chalicelib/config.py), as the
 # document states them; a deployment may change them (tests/unit/test_openapi_document.py checks these).
