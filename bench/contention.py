@@ -102,24 +102,30 @@ def run_shares(allocator: str, shares: list[list[int]], start_at: float) -> tupl
     allocate = ALLOCATORS[allocator](get_settings())
     latencies: list[float] = []
     retries = 0
+    failures: list[BaseException] = []
     lock = threading.Lock()
 
     def client(customer_ids: list[int]) -> None:
         nonlocal retries
         time.sleep(max(0.0, start_at - time.monotonic()))
-        for customer_id in customer_ids:
-            started = time.perf_counter()
-            lost = allocate(customer_id)
-            elapsed = (time.perf_counter() - started) * 1000
-            with lock:
-                latencies.append(elapsed)
-                retries += lost
+        try:
+            for customer_id in customer_ids:
+                started = time.perf_counter()
+                lost = allocate(customer_id)
+                elapsed = (time.perf_counter() - started) * 1000
+                with lock:
+                    latencies.append(elapsed)
+                    retries += lost
+        except BaseException as error:  # reported after the join: a run with a dead client is no result
+            failures.append(error)
 
     threads = [threading.Thread(target=client, args=(share,)) for share in shares]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    if failures:
+        raise RuntimeError(f"{len(failures)} client(s) failed") from failures[0]
     return time.monotonic(), latencies, retries
 
 
