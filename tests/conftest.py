@@ -13,15 +13,11 @@ both); without them it fails, saying why, unless ``SKIP_DYNAMODB_LOCAL=1``.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 
 import pytest
-import requests
 from chalice.test import Client
 from hypothesis import settings
 from moto import mock_aws
@@ -33,9 +29,10 @@ from chalicelib.config import get_settings
 from chalicelib.store.admin import create_tables
 from chalicelib.store.dynamo import get_client
 from chalicelib.store.tables import table_definitions
+from tests.support.server import chalice_local
 from tools import seed
 from tools.api_client import Api
-from tools.dynamodb_local import DynamoDBLocal, free_port, unavailable_reason
+from tools.dynamodb_local import DynamoDBLocal, unavailable_reason
 from tools.stages import STAGE, stage_environment
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -150,7 +147,6 @@ def store(seeded: None) -> store_module.Store:
 @pytest.fixture(scope="session")
 def http_server(dynamodb_local: DynamoDBLocal) -> Iterator[str]:
     """``chalice local`` (stage local) serving the app over DynamoDB Local, for the session."""
-    port = free_port()
     env = {
         **os.environ,
         **stage_environment(),
@@ -159,22 +155,8 @@ def http_server(dynamodb_local: DynamoDBLocal) -> Iterator[str]:
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": "us-east-1",
     }
-    command = [sys.executable, "-m", "tools.chalice_local", "local", "--host", "127.0.0.1", "--port", str(port)]
-    command += ["--stage", STAGE, "--no-autoreload"]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            requests.post(f"{base}/agent/login", json={}, timeout=1)
-            break
-        except requests.ConnectionError:
-            if process.poll() is not None:
-                pytest.fail("chalice local exited at start")
-            time.sleep(0.2)
-    yield base
-    process.terminate()
-    process.wait(timeout=10)
+    with chalice_local(env) as base:
+        yield base
 
 
 @pytest.fixture

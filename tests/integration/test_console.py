@@ -19,15 +19,11 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-import requests
 from chalice.test import Client
 
 import app as app_module
@@ -37,7 +33,7 @@ from chalicelib.config import get_settings
 from chalicelib.routes import console
 from chalicelib.routes.common import SECURITY_HEADERS
 from tests.support.live import LiveApi, User
-from tools.dynamodb_local import free_port
+from tests.support.server import chalice_local
 from tools.stages import STAGE, stage_environment
 from tools.stream_poller import StreamPoller
 from tools.ws_gateway import RealtimeGateway
@@ -318,25 +314,10 @@ def push_server(real: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     handlers = {settings.users_table: app_module.users_events, settings.chats_table: app_module.chats_events}
     endpoint = os.environ["AWS_ENDPOINT_URL_DYNAMODB"]
     poller = StreamPoller(handlers, endpoint=endpoint).start(interval=0.05)
-    port = free_port()
     env = {**os.environ, **stage_environment(), "AWS_ENDPOINT_URL_DYNAMODB": endpoint}
     env["WS_URL"] = os.environ["WS_URL"]
-    command = [sys.executable, "-m", "tools.chalice_local", "local", "--host", "127.0.0.1", "--port", str(port)]
-    command += ["--stage", STAGE, "--no-autoreload"]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            requests.get(f"{base}/health", timeout=1)
-            break
-        except requests.ConnectionError:
-            if process.poll() is not None:
-                pytest.fail("chalice local exited at start")
-            time.sleep(0.2)
-    yield base
-    process.terminate()
-    process.wait(timeout=10)
+    with chalice_local(env) as base:
+        yield base
     poller.stop()
     gateway.stop()
 
