@@ -49,10 +49,23 @@ class Settings:
     login_window_seconds: int
     cors_allowed_origins: tuple[str, ...]
     log_level: str
+    # Overflow policy: "seed" (rules 2 and 3) or "queue" (a FIFO queue per team when nobody has a free slot).
+    routing_overflow: str = "seed"
+    # When an agent goes offline: "keep" its chats (the seed) or "requeue" them (reassign, else queue at the head).
+    on_agent_offline: str = "keep"
+    # A chat whose customer has waited this long for a reply is reassigned by the sweep (0: never).
+    reply_timeout_seconds: int = 0
+    # The handle time the queue's wait estimate assumes before any chat was handled.
+    default_handle_seconds: int = 300
     # The WebSocket address clients connect to (a ws-ticket's url); None: push is not configured.
     ws_url: str | None = None
     # The management API push is sent to; None: derived from each connection's $connect event.
     ws_management_url: str | None = None
+
+    @property
+    def queueing(self) -> bool:
+        """Chats wait in a queue when no agent has a free slot (``ROUTING_OVERFLOW=queue``)."""
+        return self.routing_overflow == "queue"
 
 
 def _env(name: str, default: str | None = None) -> str:
@@ -72,6 +85,13 @@ def _env_int(name: str, default: int, low: int, high: int) -> int:
         raise ConfigError(f"environment variable {name} must be an integer") from None
     if not low <= value <= high:
         raise ConfigError(f"environment variable {name} must be between {low} and {high}")
+    return value
+
+
+def _env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = os.environ.get(name) or default
+    if value not in choices:
+        raise ConfigError(f"environment variable {name} must be one of: {', '.join(choices)}")
     return value
 
 
@@ -133,6 +153,10 @@ def load_settings() -> Settings:
         login_window_seconds=_env_int("LOGIN_WINDOW_SECONDS", 900, 10, 86_400),
         cors_allowed_origins=origins,
         log_level=_log_level(),
+        routing_overflow=_env_choice("ROUTING_OVERFLOW", "seed", ("seed", "queue")),
+        on_agent_offline=_env_choice("ON_AGENT_OFFLINE", "keep", ("keep", "requeue")),
+        reply_timeout_seconds=_env_int("REPLY_TIMEOUT_SECONDS", 0, 0, 86_400),
+        default_handle_seconds=_env_int("DEFAULT_HANDLE_SECONDS", 300, 1, 86_400),
         ws_url=_ws_url(stage),
         ws_management_url=os.environ.get("WS_MANAGEMENT_URL") or None,
     )

@@ -243,6 +243,15 @@ class Params:
         return value
 
 
+def parse_path_value(name: str, value: str) -> int | str:
+    """A path parameter: ``channel_id`` a sortable id, other ``*_id`` a positive integer, else as it is."""
+    if name == "channel_id":
+        if not SORTABLE_ID.match(value.upper()):
+            raise InvalidInput(f"{name} is not a valid id", field=name)
+        return value.upper()
+    return parse_id(name, value) if name.endswith("_id") else value
+
+
 def parse_id(name: str, value: Any, maximum: int = MAX_ID) -> int:
     """A positive integer (at most ``maximum``) from a path segment, form value or JSON number."""
     if isinstance(value, bool):

@@ -5,7 +5,9 @@ Tables (see ``chalicelib.store.tables``):
 - users: ``pk`` = ``agent#<id>`` | ``customer#<id>`` | ``login#<role>#<username>``
 - chats: ``pk`` = ``channel#<channel_id>``, ``sk`` = ``channel`` (the channel
   itself) | ``msg#<message_id>`` (its messages, oldest first) |
-  ``idem#<role>#<user_id>#<key>`` (idempotency records of sends)
+  ``idem#<role>#<user_id>#<key>`` (idempotency records of sends);
+  ``pk`` = ``queue#<team>``: ``sk`` = ``state`` (the queue's counters) |
+  ``entry#<priority>#<id>`` (a queued chat; head first)
 - tokens: ``pk`` = ``revoked#<jti>`` (logged-out tokens) |
   ``throttle#user#<role>#<username>#<window>``,
   ``throttle#source#<address>#<window>`` and ``throttle#device#<id>#<window>``
@@ -25,6 +27,11 @@ ROLES = (AGENT, CUSTOMER, SUPERVISOR)
 
 CHANNEL_SK = "channel"
 MESSAGE_SK_PREFIX = "msg#"
+QUEUE_STATE_SK = "state"
+QUEUE_ENTRY_PREFIX = "entry#"
+# Queue priorities: a chat put back (its agent went offline, or did not reply) goes before new ones.
+HEAD_PRIORITY = 0
+NEW_PRIORITY = 1
 
 # Offline agents sort after every online agent in the load index: an agent's
 # ``rank`` is its active chat count, plus this offset while it is offline.
@@ -51,6 +58,15 @@ def login_pk(role: str, username: str) -> str:
 
 def channel_pk(channel_id: str) -> str:
     return f"channel#{channel_id}"
+
+
+def queue_pk(team: str) -> str:
+    return f"queue#{team}"
+
+
+def queue_entry_sk(priority: int, entry_id: str) -> str:
+    """Sort key of a queued chat: by priority, then by the time-ordered ``entry_id``."""
+    return f"{QUEUE_ENTRY_PREFIX}{priority}#{entry_id}"
 
 
 def message_sk(message_id: str) -> str:

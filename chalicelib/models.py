@@ -20,7 +20,11 @@ AWAY = "away"  # keeps its chats, gets no new ones
 OFFLINE = "offline"
 AGENT_STATUSES = (ONLINE, AWAY, OFFLINE)
 ACTIVE = "active"
+QUEUED = "queued"  # waiting in its team's queue; counts as the customer's one active chat
 RESOLVED = "resolved"
+CHANNEL_STATUSES = (QUEUED, ACTIVE, RESOLVED)
+OPEN_STATUSES = (QUEUED, ACTIVE)
+SYSTEM = "system"  # the sender of a history's system entries (assignment changes, a customer leaving)
 TIMESTAMP = {"description": "UTC, ISO 8601 with milliseconds", "examples": ["2026-11-24T05:58:47.381Z"]}
 
 
@@ -61,6 +65,7 @@ class Agent:
     session_entries: frozenset[str] = field(default=frozenset(), compare=False)
     session_version: int = field(default=0, compare=False)
     last_seen_epoch: int | None = field(default=None, compare=False)
+    team: str | None = None  # its team (load-index partition and queue)
 
     JSON: ClassVar[Shape] = Shape(
         id=Out("agent_id"),
@@ -76,6 +81,14 @@ class Agent:
     @property
     def online(self) -> bool:
         return self.status == ONLINE
+
+    def available(self, fresh_after: float) -> bool:
+        """Online with a fresh heartbeat: may take new chats (``IS_AVAILABLE``)."""
+        return self.online and (self.last_seen_epoch or 0) >= fresh_after
+
+    def has_free_slot(self, fresh_after: float, extra: int = 0) -> bool:
+        """Available and below its capacity (after ``extra`` more chats end)."""
+        return self.available(fresh_after) and self.active_count - extra < self.max_chats
 
     def to_dict(self) -> dict[str, Any]:
         return self.JSON.dump(self)
@@ -109,14 +122,14 @@ class Customer:
     last_channel_id: str | None = None  # the chat resolved last, if any
 
     def active_channel(self) -> Channel | None:
-        """The customer's active channel, as recorded on the customer."""
-        if self.active_channel_id is None or self.active_agent_id is None:
+        """The customer's open channel (active, or queued: no agent yet), as recorded on the customer."""
+        if self.active_channel_id is None:
             return None
         return Channel(
             channel_id=self.active_channel_id,
             customer_id=self.customer_id,
             agent_id=self.active_agent_id,
-            status=ACTIVE,
+            status=ACTIVE if self.active_agent_id is not None else QUEUED,
             created_at=self.active_since or "",
         )
 
@@ -140,24 +153,90 @@ class Supervisor:
 
 
 @dataclass(frozen=True)
+class Candidate:
+    """An agent as an assignment saw it (from the load index, possibly a moment stale)."""
+
+    agent_id: int
+    status: str
+    active_count: int
+    max_chats: int
+
+    JSON: ClassVar[Shape] = Shape(agent_id=Out(), status=Out(), active_chats=Out("active_count"), max_chats=Out())
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """Why a chat is with its agent (or in the queue): the latest assignment's record."""
+
+    reason: str  # initiate | queued | drain | transfer | agent_offline | reply_timeout
+    rule: str  # under_cap | overflow | nobody_online | queue | first_in_queue | chosen
+    agent_id: int | None
+    at: str
+    attempts: int = 1
+    queued_seconds: float | None = None
+    by: str | None = None  # who moved it: "agent#3", "supervisor#1"; None: the service itself
+    candidates: tuple[Candidate, ...] = ()
+
+    JSON: ClassVar[Shape] = Shape(
+        reason=Out(
+            schema={
+                "description": "What started it: initiate, queued, drain, transfer, agent_offline or reply_timeout."
+            }
+        ),
+        rule=Out(
+            schema={
+                "description": "under_cap, overflow, nobody_online (the seed's rules), queue "
+                "(no free slot: queued), first_in_queue (drained), chosen (a transfer)."
+            }
+        ),
+        agent_id=Out(),
+        at=Out(schema=TIMESTAMP),
+        attempts=Out(schema={"minimum": 1}),
+        queued_seconds=Out(optional=True, schema={"description": "Time spent queued before this assignment."}),
+        by=Out(optional=True),
+        candidates=Out(schema={"description": "The agents considered, as read."}),
+    )
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.JSON.dump(self)
+
+
+@dataclass(frozen=True)
 class Channel:
     channel_id: str
     customer_id: int
-    agent_id: int
+    agent_id: int | None  # None while queued
     status: str
     created_at: str
     resolved_at: str | None = None
     team: str | None = None  # the team it was routed in (None: before teams existed)
+    ended_by: str | None = None  # who ended it: "agent" (resolved) or "customer" (left)
+    assignment: Assignment | None = None
+    # Only while queued, computed on read: place in the queue (1 = next) and the estimate.
+    queue_position: int | None = None
+    estimated_wait_seconds: int | None = None
+    queue_entry: str | None = field(default=None, compare=False)  # while queued: its entry's sort key (not shown)
 
     JSON: ClassVar[Shape] = Shape(
         channel_id=Out(),
         customer_id=Out(),
-        agent_id=Out(),
-        status=Out(schema={"enum": [ACTIVE, RESOLVED]}),
+        agent_id=Out(schema={"description": "null while queued."}),
+        status=Out(schema={"enum": list(CHANNEL_STATUSES)}),
         created_at=Out(schema=TIMESTAMP),
         resolved_at=Out(),
         team=Out(),
+        ended_by=Out(optional=True, schema={"enum": ["agent", "customer"]}),
+        queue_position=Out(optional=True, schema={"minimum": 1, "description": "While queued: 1 = next."}),
+        estimated_wait_seconds=Out(
+            optional=True,
+            schema={"minimum": 0, "description": "While queued: position x mean handle time / online capacity."},
+        ),
+        assignment=Out(optional=True),
     )
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
 
     def to_dict(self) -> dict[str, Any]:
         return self.JSON.dump(self)
@@ -168,17 +247,21 @@ class Message:
     message_id: str
     channel_id: str
     sender_role: str
-    sender_id: int
+    sender_id: int  # 0 for system entries
     text: str
     created_at: str
+    kind: str | None = None  # system entries only: queued, assigned, transferred, requeued, left
 
     JSON: ClassVar[Shape] = Shape(
         message_id=Out(),
         channel_id=Out(),
-        sender_role=Out(schema={"enum": ["agent", "customer"]}),
-        sender_id=Out(),
+        sender_role=Out(schema={"enum": ["agent", "customer", SYSTEM]}),
+        sender_id=Out(schema={"description": "0 for system entries."}),
         text=Out(),
         created_at=Out(schema=TIMESTAMP),
+        kind=Out(
+            optional=True, schema={"description": "System entries: queued, assigned, transferred, requeued or left."}
+        ),
     )
 
     def to_dict(self) -> dict[str, Any]:

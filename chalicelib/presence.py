@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import logging
 
-from chalicelib import clock
-from chalicelib.config import Settings
+from chalicelib import clock, queueing, transfers
+from chalicelib.config import Settings, get_settings
 from chalicelib.models import OFFLINE, Agent, Principal
 from chalicelib.store import Store
 from chalicelib.store.agent_expressions import session_entry
@@ -24,13 +24,25 @@ log = logging.getLogger(__name__)
 BATCH_READ_KEYS = 100  # BatchGetItem's limit
 
 
-def heartbeat(store: Store, caller: Principal, status: str, now: float | None = None) -> Agent:
+def heartbeat(
+    store: Store, caller: Principal, status: str, now: float | None = None, settings: Settings | None = None
+) -> Agent:
     """Record that the calling agent's session is alive, in ``status`` (``online`` or ``away``).
+    Back online from away, with a queue: it takes queued chats into its free slots at once.
 
     Raises ``Unauthorized`` if the session has ended (logged out, forced off).
     """
     now = clock.now() if now is None else now
-    return store.agents.heartbeat(caller.user_id, session_entry(caller.expires_at, caller.jti), status, int(now))
+    agent, changed = store.agents.heartbeat(
+        caller.user_id, session_entry(caller.expires_at, caller.jti), status, int(now)
+    )
+    if (
+        changed
+        and agent.online
+        and queueing.became_available(store, settings or get_settings(), agent.agent_id, agent.team)
+    ):
+        (agent,) = store.read(store.agents.ref(agent.agent_id))
+    return agent
 
 
 def sweep(store: Store, settings: Settings, now: float | None = None) -> list[int]:
@@ -47,4 +59,7 @@ def sweep(store: Store, settings: Settings, now: float | None = None) -> list[in
                 expired.append(agent.agent_id)
     if expired:
         log.info("presence sweep: agents %s went silent; now offline", expired)
+    for agent_id in expired:
+        transfers.reassign_chats_of(store, settings, agent_id)
+    queueing.sweep(store, settings)  # queued chats next to free slots the index shows, if any
     return expired

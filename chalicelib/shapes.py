@@ -92,7 +92,7 @@ class Const:
 
 
 def _jsonable(value: Any) -> Any:
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple)):
         return [_jsonable(item) for item in value]
     shape = getattr(type(value), "JSON", None)
     return shape.dump(value) if isinstance(shape, Shape) else value
@@ -138,8 +138,10 @@ def type_schema(hint: Any, found: dict[str, type]) -> dict[str, Any]:
             return {"type": [_PRIMITIVES[rest[0]], "null"]}
         options = [type_schema(a, found) for a in args]
         return {"oneOf": options}
-    if origin is list:
+    if origin is list or origin is tuple:
         return {"type": "array", "items": type_schema(args[0], found)}
+    if hint is type(None):
+        return {"type": "null"}
     if origin is dict or hint is dict:
         return {"type": "object"}
     if hint in _PRIMITIVES:

@@ -1,11 +1,12 @@
-"""Agent routes: login, active chats, history, send, resolve, logout."""
+"""Agent routes: login, active chats, history, send, resolve, transfer, logout, presence."""
 
 from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from chalicelib import channels, messages, sessions
+from chalicelib import channels, messages, sessions, transfers
 from chalicelib import presence as presence_service
+from chalicelib.config import get_settings
 from chalicelib.errors import InvalidInput
 from chalicelib.keys import AGENT
 from chalicelib.models import Agent, Channel, HistoryPage, Message, Principal, Session
@@ -20,6 +21,8 @@ from chalicelib.routes.payloads import (
     NoInput,
     PresenceInput,
     ResolveInput,
+    TransferInput,
+    transfer_target,
 )
 from chalicelib.store import get_store
 
@@ -79,7 +82,23 @@ def send(caller: Principal, fields: AgentSendInput) -> Response:
 )  # fmt: skip
 def resolve(caller: Principal, fields: ResolveInput) -> Response:
     """Resolve one of the agent's chats"""
-    channel = channels.resolve(get_store(), caller, customer_id=fields.customer_id, channel_id=fields.channel_id)
+    channel = channels.resolve(
+        get_store(), get_settings(), caller, customer_id=fields.customer_id, channel_id=fields.channel_id
+    )
+    return reply(channel)
+
+
+@route(
+    bp, "POST", "/agent/{agent_id}/chat/transfer", role=AGENT, body=TransferInput,
+    ok=(200, Channel, "Moved: to the agent, or back to the queue (status queued)."), errors=(404, 409),
+)  # fmt: skip
+def transfer(caller: Principal, fields: TransferInput) -> Response:
+    """Transfer one of the agent's chats to another agent, or back to the queue"""
+    to_agent_id, to_queue = transfer_target(fields)
+    channel = transfers.transfer(
+        get_store(), get_settings(), caller, channel_id=fields.channel_id, customer_id=fields.customer_id,
+        to_agent_id=to_agent_id, to_queue=to_queue,
+    )  # fmt: skip
     return reply(channel)
 
 
@@ -88,7 +107,7 @@ def resolve(caller: Principal, fields: ResolveInput) -> Response:
 )
 def logout(caller: Principal, _fields: NoInput) -> Response:
     """Agent logout: ends this session; offline when no session is left"""
-    status = sessions.logout(get_store(), caller)
+    status = sessions.logout(get_store(), caller, settings=get_settings())
     return reply(LoggedOut(caller.user_id, AGENT, status=status))
 
 
@@ -98,4 +117,4 @@ def logout(caller: Principal, _fields: NoInput) -> Response:
 )  # fmt: skip
 def presence(caller: Principal, fields: PresenceInput) -> Response:
     """Heartbeat and status switch (online or away)"""
-    return reply(presence_service.heartbeat(get_store(), caller, fields.status))
+    return reply(presence_service.heartbeat(get_store(), caller, fields.status, settings=get_settings()))

@@ -237,8 +237,8 @@ def route(
     argument is the parsed input. ``ok``/``also`` are the success answers and
     ``errors`` the statuses the route adds to the authenticated ones; ``media``
     the success answers' content types; the view's docstring is its summary.
-    Path ids (``*_id``) reach the view as positive integers, other path
-    parameters as strings. The view is marked with ``role`` and ``spec`` for
+    Path ids (``*_id``) reach the view as positive integers (``channel_id``: a
+    checked sortable id), other path parameters as strings. The view is marked with ``role`` and ``spec`` for
     the tests and the OpenAPI document.
     """
     if role is not None and f"{{{role}_id}}" not in path:
@@ -257,7 +257,7 @@ def route(
                 args.append(authenticate(request, role, path_ids[f"{role}_id"]))
             if fields is not None:
                 args.append(read_fields(fields, request))
-            others = {n: inputs.parse_id(n, v) if n.endswith("_id") else v for n, v in path_ids.items()}
+            others = {n: inputs.parse_path_value(n, v) for n, v in path_ids.items()}
             others.pop(f"{role}_id", None)
             return view(*args, **others)
 

@@ -1,4 +1,4 @@
-"""Customer routes: login, initiate, history, send, logout."""
+"""Customer routes: login, initiate, history, send, leave, logout."""
 
 from __future__ import annotations
 
@@ -53,6 +53,7 @@ def history(caller: Principal, fields: CustomerHistoryInput) -> Response:
         limit=fields.limit,
         after=fields.cursor,
         wait=fields.wait,
+        settings=get_settings(),
     )
     return reply(page)
 
@@ -67,6 +68,15 @@ def send(caller: Principal, fields: CustomerSendInput) -> Response:
         get_store(), caller, customer_id=caller.user_id, text=fields.text, idempotency_key=fields.idempotency_key
     )
     return reply(message, 201 if created else 200)
+
+
+@route(
+    bp, "POST", "/customer/{customer_id}/chat/leave", role=CUSTOMER, body=NoInput,
+    ok=(200, Channel, "Left: the chat is resolved, ended_by customer."), errors=(409,),
+)  # fmt: skip
+def leave(caller: Principal, _fields: NoInput) -> Response:
+    """Leave the customer's open chat: out of the queue, or away from its agent"""
+    return reply(channels.leave(get_store(), get_settings(), caller))
 
 
 @route(bp, "PUT", "/customer/{customer_id}/logout", role=CUSTOMER, body=NoInput, ok=(200, LoggedOut, "Logged out."))

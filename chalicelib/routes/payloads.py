@@ -13,6 +13,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from chalicelib.errors import InvalidInput
 from chalicelib.fields import (
     choice_field,
     cursor_field,
@@ -154,6 +155,40 @@ class AgentSettingsInput:
     status: str | None = choice_field((AWAY, OFFLINE), description="Force it away, or offline (ends its sessions).")
 
     REQUIRE_ONE_OF: ClassVar[tuple[str, ...]] = ("max_chats", "status")
+
+
+QUEUE = "queue"
+
+
+@dataclass(frozen=True)
+class TransferTargetInput:
+    """`to_agent_id`, or `to` = `queue`."""
+
+    to_agent_id: int | None = id_field(description="The agent to take it: online, below its capacity, same team.")
+    to: str | None = choice_field(
+        (QUEUE,), description="queue: another agent of the team with a free slot, else back to the head of the queue."
+    )
+
+    REQUIRE_ONE_OF: ClassVar[tuple[str, ...]] = ("to_agent_id", "to")
+
+
+@dataclass(frozen=True)
+class TransferInput(TransferTargetInput):
+    """`channel_id` or `customer_id` (the chat); `to_agent_id`, or `to` = `queue`."""
+
+    channel_id: str | None = sortable_id_field(description="The chat to move.")
+    customer_id: int | None = id_field(description="Without channel_id: this customer's active chat.")
+
+    REQUIRE_ONE_OF: ClassVar[tuple[str, ...]] = ("channel_id", "customer_id")
+
+
+def transfer_target(fields: TransferTargetInput) -> tuple[int | None, bool]:
+    """``(to_agent_id, to_queue)``; exactly one of them must be given."""
+    if fields.to_agent_id is None and fields.to is None:
+        raise InvalidInput("to_agent_id (or to = queue) is required", field="to_agent_id")
+    if fields.to_agent_id is not None and fields.to is not None:
+        raise InvalidInput("send to_agent_id or to, not both", field="to")
+    return fields.to_agent_id, fields.to == QUEUE
 
 
 # -- replies ------------------------------------------------------------------

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from chalicelib import sessions, supervision
+from chalicelib import sessions, supervision, transfers
+from chalicelib.config import get_settings
 from chalicelib.keys import SUPERVISOR
-from chalicelib.models import Agent, Principal, Session
+from chalicelib.models import Agent, Channel, Principal, Session
 from chalicelib.routes import common
 from chalicelib.routes.agents import LOGIN_ERRORS
 from chalicelib.routes.common import reply, route
@@ -17,9 +18,11 @@ from chalicelib.routes.payloads import (
     NoInput,
     PageInput,
     SupervisorChatsInput,
+    TransferTargetInput,
+    transfer_target,
 )
 from chalicelib.store import get_store
-from chalicelib.supervision import AgentsPage, ChatsPage
+from chalicelib.supervision import AgentsPage, ChatsPage, QueuePage
 
 bp = Blueprint(__name__)
 
@@ -45,7 +48,9 @@ def agents(caller: Principal, fields: PageInput) -> Response:
 )  # fmt: skip
 def update_agent(caller: Principal, fields: AgentSettingsInput, agent_id: int) -> Response:
     """Set an agent's capacity, or force it away or offline"""
-    agent = supervision.update_agent(get_store(), caller, agent_id, max_chats=fields.max_chats, status=fields.status)
+    agent = supervision.update_agent(
+        get_store(), caller, agent_id, max_chats=fields.max_chats, status=fields.status, settings=get_settings()
+    )
     return reply(agent)
 
 
@@ -56,6 +61,29 @@ def update_agent(caller: Principal, fields: AgentSettingsInput, agent_id: int) -
 def chats(caller: Principal, fields: SupervisorChatsInput) -> Response:
     """The team's active chats"""
     return reply(supervision.active_chats(get_store(), caller, fields.limit, fields.cursor, fields.team))
+
+
+@route(
+    bp, "POST", "/supervisor/{supervisor_id}/chats/{channel_id}/transfer", role=SUPERVISOR,
+    body=TransferTargetInput, ok=(200, Channel, "Moved: to the agent, or back to the queue (status queued)."),
+    errors=(404, 409),
+)  # fmt: skip
+def transfer(caller: Principal, fields: TransferTargetInput, channel_id: str) -> Response:
+    """Transfer any active chat to an agent, or back to the queue"""
+    to_agent_id, to_queue = transfer_target(fields)
+    channel = transfers.transfer(
+        get_store(), get_settings(), caller, channel_id=channel_id, to_agent_id=to_agent_id, to_queue=to_queue
+    )
+    return reply(channel)
+
+
+@route(
+    bp, "GET", "/supervisor/{supervisor_id}/queue", role=SUPERVISOR, query=PageInput,
+    ok=(200, QueuePage, "One page of the team's queue, head first."),
+)  # fmt: skip
+def queue(caller: Principal, fields: PageInput) -> Response:
+    """The team's queue: how many wait, and who is next"""
+    return reply(supervision.queue(get_store(), get_settings(), caller, fields.limit, fields.cursor, fields.team))
 
 
 @route(

@@ -8,6 +8,7 @@ its reads and handing out transaction items (``chalicelib.store.transaction``):
 - ``customers``: the pointer to the active chat (``customer#<id>``)
 - ``channels``: a chat's status and agent (``channel#<id>`` / ``channel``)
 - ``messages``: messages and idempotency records of sends
+- ``queues``: each team's queue of waiting chats and its state item (``queue#<team>``)
 - ``tokens``: revoked tokens; ``logins``: password hashes; ``throttle``: login attempts
 - ``supervisors``: supervisor accounts
 - ``connections``: open WebSocket connections; ``tickets``: single-use WebSocket tickets
@@ -36,6 +37,7 @@ from chalicelib.store.dynamo import get_client
 from chalicelib.store.load_index import LoadIndex
 from chalicelib.store.logins import Logins
 from chalicelib.store.messages import Messages, Replayed
+from chalicelib.store.queues import Queues
 from chalicelib.store.supervisors import Supervisors
 from chalicelib.store.throttle import LoginThrottle
 from chalicelib.store.tickets import Tickets
@@ -52,6 +54,7 @@ class Store:
     customers: Customers
     channels: Channels
     messages: Messages
+    queues: Queues
     tokens: Tokens
     logins: Logins
     throttle: LoginThrottle
@@ -67,6 +70,7 @@ class Store:
             customers=Customers(settings.users_table),
             channels=Channels(settings.chats_table, settings.agent_pool),
             messages=Messages(settings.chats_table),
+            queues=Queues(settings.chats_table),
             tokens=Tokens(settings.tokens_table),
             logins=Logins(settings.users_table),
             throttle=LoginThrottle(settings.tokens_table),

@@ -25,6 +25,10 @@ BELOW_CAPACITY = "(active_count < max_chats OR (attribute_not_exists(max_chats) 
 HAS_FREE_SLOT = f"{IS_AVAILABLE} AND {BELOW_CAPACITY}"
 # The overflow proof, per other agent.
 NO_FREE_SLOT = f"NOT ({HAS_FREE_SLOT})"
+# Available, and below its capacity once one of its chats ends (a queued chat may take that slot).
+FREE_AFTER_RELEASE = (
+    f"{IS_AVAILABLE} AND (active_count <= max_chats OR (attribute_not_exists(max_chats) AND active_count <= :cap))"
+)
 
 # The condition that proves a choice at the commit, one per rule.
 TAKE_SLOT_CONDITIONS = {

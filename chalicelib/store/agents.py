@@ -22,6 +22,7 @@ from chalicelib import keys
 from chalicelib.errors import NotFound
 from chalicelib.models import OFFLINE, ONLINE, Agent, AgentLoad, Choice, Rule, iso_seconds
 from chalicelib.store.agent_expressions import (
+    FREE_AFTER_RELEASE,
     NAMES,
     NO_CHANGE,
     NO_FREE_SLOT,
@@ -63,6 +64,7 @@ class Agents:
             session_entries=frozenset(item.get("sessions", ())),
             session_version=int(item.get("session_version", 0)),
             last_seen_epoch=int(last_seen) if last_seen is not None else None,
+            team=item.get("pool", self.pool),
         )
 
     # -- reads --------------------------------------------------------------
@@ -153,6 +155,37 @@ class Agents:
         }
         return Item("agent", {"Update": update})
 
+    def hand_over(self, agent_id: int, cap: int, fresh_after: int, now: str) -> Item:
+        """The agent keeps its count: one chat ends and a queued one takes its slot. On condition
+        it is available and has a slot once the ending chat is gone; fails as ``Stale``."""
+        update = {
+            "TableName": self.table,
+            "Key": self._key(agent_id),
+            "UpdateExpression": "SET last_assigned_at = :now",
+            "ConditionExpression": f"{ITEM_EXISTS} AND active_count > :zero AND {FREE_AFTER_RELEASE}",
+            "ExpressionAttributeNames": NAMES,
+            "ExpressionAttributeValues": to_values(
+                {":now": now, ":zero": 0, ":cap": cap, ":online": ONLINE, ":fresh": fresh_after}
+            ),
+        }
+        return Item("agent", {"Update": update}, on_fail=stale)
+
+    def release_slot_unusable(self, agent_id: int, cap: int, fresh_after: int) -> Item:
+        """Count one chat less, on condition the freed slot is of no use to the queue: the agent
+        is not available, or still at its capacity. Fails as ``Stale`` (it came back meanwhile)."""
+        change = load_change(add=-1)
+        update = {
+            "TableName": self.table,
+            "Key": self._key(agent_id),
+            "UpdateExpression": expression(change),
+            "ConditionExpression": f"active_count > :zero AND NOT ({FREE_AFTER_RELEASE})",
+            "ExpressionAttributeNames": {**change["names"], **NAMES},
+            "ExpressionAttributeValues": to_values(
+                {**change["values"], ":zero": 0, ":cap": cap, ":online": ONLINE, ":fresh": fresh_after}
+            ),
+        }
+        return Item("agent", {"Update": update}, on_fail=stale)
+
     def end_session(self, agent: Agent, gone: frozenset[str], *, go_offline: bool) -> Item:
         """Drop sessions ``gone`` (a logout's, and expired ones); go offline if none is left.
         On condition no session came or went since ``agent`` was read: fails as ``Stale``."""
@@ -197,8 +230,9 @@ class Agents:
             ExpressionAttributeValues=to_values({**change["values"], ":now": now, ":session": {session}, ":one": 1}),
         )
 
-    def heartbeat(self, agent_id: int, session: str, status: str, now: int) -> Agent:
-        """Record a heartbeat of a live session, switching to ``status`` if it differs.
+    def heartbeat(self, agent_id: int, session: str, status: str, now: int) -> tuple[Agent, bool]:
+        """Record a heartbeat of a live session, switching to ``status`` if it differs; returns the
+        agent and whether its status changed.
 
         The usual heartbeat (same status) writes ``last_seen`` only: one small
         write that never touches the load index. Raises ``NotFound`` or
@@ -215,7 +249,7 @@ class Agents:
             response = call(
                 "update_item", TableName=self.table, Key=self._key(agent_id), ReturnValues="ALL_NEW", **same
             )
-            return self.decode(from_item(response["Attributes"]))
+            return self.decode(from_item(response["Attributes"])), False
         except ClientError as error:
             if not is_condition_failure(error):
                 raise
@@ -226,13 +260,14 @@ class Agents:
             raise SessionEnded()
         change = load_change(status=status)
         try:
-            return self._update(
+            agent = self._update(
                 agent_id,
                 UpdateExpression=expression(change, sets=("last_seen = :now",)),
                 ConditionExpression="contains(sessions, :session)",
                 ExpressionAttributeNames=change["names"],
                 ExpressionAttributeValues=to_values({**change["values"], ":now": now, ":session": session}),
             )
+            return agent, current.get("status") != status
         except NotFound:
             raise SessionEnded() from None
 

@@ -83,17 +83,34 @@ class Customers:
                 details={"channel_id": current.get("active_channel_id")},
             )
 
+        values: dict[str, Any] = {":channel": channel.channel_id, ":since": channel.created_at}
+        sets = "SET active_channel_id = :channel, active_since = :since"
+        if channel.agent_id is not None:  # a queued chat has no agent yet
+            sets += ", active_agent_id = :agent"
+            values[":agent"] = channel.agent_id
         update = {
             "TableName": self.table,
             "Key": self._key(channel.customer_id),
-            "UpdateExpression": "SET active_channel_id = :channel, active_agent_id = :agent, active_since = :since",
+            "UpdateExpression": sets,
             "ConditionExpression": IS_FREE,
-            "ExpressionAttributeValues": to_values(
-                {":channel": channel.channel_id, ":agent": channel.agent_id, ":since": channel.created_at}
-            ),
+            "ExpressionAttributeValues": to_values(values),
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }
         return Item("customer", {"Update": update}, on_fail=refused)
+
+    def point_to_agent(self, customer_id: int, channel_id: str, agent_id: int | None, label: str = "customer") -> Item:
+        """Record the open chat's new agent (``None``: queued again); fails as ``Stale`` unless
+        the customer's open chat is still ``channel_id``."""
+        update: dict[str, Any] = {
+            "TableName": self.table,
+            "Key": self._key(customer_id),
+            "UpdateExpression": "SET active_agent_id = :agent" if agent_id is not None else "REMOVE active_agent_id",
+            "ConditionExpression": "active_channel_id = :channel",
+            "ExpressionAttributeValues": to_values(
+                {":channel": channel_id, **({":agent": agent_id} if agent_id is not None else {})}
+            ),
+        }
+        return Item(label, {"Update": update}, on_fail=stale)
 
     def release_active_chat(self, customer_id: int, channel_id: str) -> Item:
         """Clear the customer's pointer (remembering the chat as the last one), on condition it

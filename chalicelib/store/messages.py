@@ -32,6 +32,7 @@ def decode(item: dict[str, Any]) -> Message:
         sender_id=int(item["sender_id"]),
         text=item["text"],
         created_at=item["created_at"],
+        kind=item.get("kind"),
     )
 
 

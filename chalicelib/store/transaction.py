@@ -79,6 +79,10 @@ class Item:
         """The same item, with the caller's own meaning for a failed condition."""
         return replace(self, on_fail=on_fail)
 
+    def named(self, label: str) -> Item:
+        """The same item under another label (two items of one kind in one transaction)."""
+        return replace(self, label=label)
+
 
 class Transaction:
     """Labelled items committed together, all or nothing."""

@@ -39,9 +39,13 @@ SAMPLES = {
     ("PUT", "/supervisor/{supervisor_id}/logout"): None,
     ("POST", "/agent/{agent_id}/ws-ticket"): None,
     ("POST", "/customer/{customer_id}/ws-ticket"): None,
+    ("POST", "/agent/{agent_id}/chat/transfer"): {"customer_id": 1, "to_agent_id": 2},
+    ("POST", "/customer/{customer_id}/chat/leave"): None,
+    ("POST", "/supervisor/{supervisor_id}/chats/{channel_id}/transfer"): {"to_agent_id": 2},
+    ("GET", "/supervisor/{supervisor_id}/queue"): None,
 }
-# Other ids in a path: an agent the supervisor manages.
-OTHER_PATH_IDS = {"{agent_id}": "2"}
+# Other ids in a path: an agent the supervisor manages, a chat (that does not exist).
+OTHER_PATH_IDS = {"{agent_id}": "2", "{channel_id}": "01ARZ3NDEKTSV4RRFFQ69G5FAV"}
 ROLES = ("agent", "customer", "supervisor")
 
 # (method, path template, role) of every route of the app that needs a token.

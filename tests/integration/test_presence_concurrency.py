@@ -85,7 +85,7 @@ def test_allocations_racing_presence_and_capacity_changes(real, monkeypatch):
         except Conflict:
             return "busy"
         if customer_id % 3 == 0 and channel.agent_id in (1, 2):  # some chats end while others start
-            channels.resolve(store, callers[channel.agent_id], customer_id=customer_id, channel_id=None)
+            channels.resolve(store, settings, callers[channel.agent_id], customer_id=customer_id, channel_id=None)
         return "ok"
 
     stale_online(4)
