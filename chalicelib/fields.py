@@ -14,6 +14,7 @@ from chalicelib.inputs import (
     MAX_TOKEN_CHARS,
     MAX_USERNAME_CHARS,
     SORTABLE_ID,
+    Params,
     idempotency_key,
 )
 from chalicelib.shapes import INPUT, In, declare
@@ -105,15 +106,23 @@ def cursor_field(*, description: str = "The `next_cursor` of the previous page."
     return declare(In(lambda p, n, _s: p.token(n), schema))
 
 
-def page_limit_field(*, default_setting: str, documented_default: int) -> Any:
-    """A page size, 1 to ``MAX_PAGE``; absent means ``settings.<default_setting>``."""
+def page_limit_field(
+    *, documented_default: int, default_setting: str | None = None, maximum: int = MAX_PAGE, items: str = "Messages"
+) -> Any:
+    """A page size, 1 to ``maximum``; absent means ``settings.<default_setting>``, or
+    ``documented_default`` for a list whose default is no setting."""
     schema = {
         "type": "integer",
         "minimum": 1,
-        "maximum": MAX_PAGE,
-        "description": f"Messages per page (default {documented_default}).",
+        "maximum": maximum,
+        "description": f"{items} per page (default {documented_default}).",
     }
-    return declare(In(lambda p, n, s: p.limit(n, getattr(s, default_setting)), schema))
+
+    def read(p: Params, n: str, s: Any) -> int:
+        default = getattr(s, default_setting) if default_setting else documented_default
+        return p.limit(n, default, maximum)
+
+    return declare(In(read, schema))
 
 
 def wait_field(*, maximum: int) -> Any:

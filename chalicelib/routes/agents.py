@@ -1,11 +1,12 @@
-"""Agent routes: login, active chats, history, send, resolve, transfer, logout, presence."""
+"""Agent routes: login, active chats, own chats, history, send, resolve, transfer, logout, presence."""
 
 from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from chalicelib import channels, messages, sessions, transfers
+from chalicelib import channels, chat_lists, messages, sessions, transfers
 from chalicelib import presence as presence_service
+from chalicelib.chat_lists import ChatList
 from chalicelib.config import get_settings
 from chalicelib.errors import InvalidInput
 from chalicelib.keys import AGENT
@@ -19,6 +20,7 @@ from chalicelib.routes.payloads import (
     LoggedOut,
     LoginInput,
     NoInput,
+    OwnChatsInput,
     PresenceInput,
     ResolveInput,
     TransferInput,
@@ -42,6 +44,15 @@ def login(fields: LoginInput) -> Response:
 def active_chats(caller: Principal) -> Response:
     """The agent's active chats"""
     return reply(ActiveChats(caller.user_id, channels.active_chats(get_store(), caller)))
+
+
+@route(
+    bp, "GET", "/agent/{agent_id}/chats", role=AGENT, query=OwnChatsInput,
+    ok=(200, ChatList, "One page of the agent's chats, newest first."),
+)  # fmt: skip
+def own_chats(caller: Principal, fields: OwnChatsInput) -> Response:
+    """The agent's chats, active and resolved, newest first"""
+    return reply(chat_lists.own_chats(get_store(), caller, fields.limit, fields.cursor))
 
 
 @route(

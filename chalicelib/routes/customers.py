@@ -1,10 +1,11 @@
-"""Customer routes: login, initiate, history, send, leave, logout."""
+"""Customer routes: login, initiate, own chats, history, send, leave, logout."""
 
 from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from chalicelib import channels, messages, sessions
+from chalicelib import channels, chat_lists, messages, sessions
+from chalicelib.chat_lists import ChatList
 from chalicelib.config import get_settings
 from chalicelib.keys import CUSTOMER
 from chalicelib.models import Channel, HistoryPage, Message, Principal, Session
@@ -18,6 +19,7 @@ from chalicelib.routes.payloads import (
     LoggedOut,
     LoginInput,
     NoInput,
+    OwnChatsInput,
 )
 from chalicelib.store import get_store
 
@@ -37,6 +39,15 @@ def login(fields: LoginInput) -> Response:
 def initiate(caller: Principal, fields: InitiateInput) -> Response:
     """Open a chat in a team (default: the default team); an agent of that team is assigned"""
     return reply(channels.initiate(get_store(), get_settings(), caller, team=fields.team), 201)
+
+
+@route(
+    bp, "GET", "/customer/{customer_id}/chats", role=CUSTOMER, query=OwnChatsInput,
+    ok=(200, ChatList, "One page of the customer's chats, newest first."),
+)  # fmt: skip
+def own_chats(caller: Principal, fields: OwnChatsInput) -> Response:
+    """The customer's chats, active and resolved, newest first"""
+    return reply(chat_lists.own_chats(get_store(), caller, fields.limit, fields.cursor))
 
 
 @route(

@@ -39,6 +39,9 @@ DOCUMENTED_PAGE_SIZE = 50
 MAX_CHATS_LIMIT = 50  # the largest capacity a supervisor may give an agent
 # The longest long-poll of history (API Gateway ends a request after 29 s).
 MAX_WAIT_SECONDS = 20
+# A page of a user's own chats (GET /customer/{id}/chats, /agent/{id}/chats): default and largest.
+CHATS_PAGE_SIZE = 20
+MAX_CHATS_PAGE = 100
 
 # -- inputs -------------------------------------------------------------------
 
@@ -144,6 +147,12 @@ class SupervisorChatsInput:
     status: str | None = choice_field((ACTIVE,), default=ACTIVE, description="Which chats (default active).")
     team: str = team_field()
     limit: int = _limit()
+    cursor: str | None = cursor_field()
+
+
+@dataclass(frozen=True)
+class OwnChatsInput:
+    limit: int = page_limit_field(documented_default=CHATS_PAGE_SIZE, maximum=MAX_CHATS_PAGE, items="Chats")
     cursor: str | None = cursor_field()
 
 

@@ -6,7 +6,8 @@ its reads and handing out transaction items (``chalicelib.store.transaction``):
 - ``agents``: status, load, capacity, presence and sessions (``agent#<id>``);
   ``load_index``: reading them by load
 - ``customers``: the pointer to the active chat (``customer#<id>``)
-- ``channels``: a chat's status and agent (``channel#<id>`` / ``channel``)
+- ``channels``: a chat's status and agent (``channel#<id>`` / ``channel``);
+  ``chat_index``: reading a customer's or an agent's chats, newest first
 - ``messages``: messages and idempotency records of sends
 - ``queues``: each team's queue of waiting chats and its state item (``queue#<team>``)
 - ``tokens``: revoked tokens; ``logins``: password hashes; ``throttle``: login attempts
@@ -31,6 +32,7 @@ from chalicelib.ssm import read_parameter
 from chalicelib.store.agents import Agents
 from chalicelib.store.batch import Ref, get_many
 from chalicelib.store.channels import Channels
+from chalicelib.store.chat_index import ChatIndex
 from chalicelib.store.connections import Connections
 from chalicelib.store.customers import Customers
 from chalicelib.store.dynamo import get_client
@@ -53,6 +55,7 @@ class Store:
     load_index: LoadIndex
     customers: Customers
     channels: Channels
+    chat_index: ChatIndex
     messages: Messages
     queues: Queues
     tokens: Tokens
@@ -69,6 +72,7 @@ class Store:
             load_index=LoadIndex(settings.users_table, settings.agent_pool),
             customers=Customers(settings.users_table),
             channels=Channels(settings.chats_table, settings.agent_pool),
+            chat_index=ChatIndex(settings.chats_table),
             messages=Messages(settings.chats_table),
             queues=Queues(settings.chats_table),
             tokens=Tokens(settings.tokens_table),

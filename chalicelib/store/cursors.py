@@ -1,9 +1,10 @@
 """Page cursors: a query's ``LastEvaluatedKey`` as an opaque string, and back, checked.
 
 A cursor a client edits must not reach DynamoDB as a malformed start key (a
-500) nor move a query into another partition: ``decode`` accepts only the
-expected attributes, with string or integer values, and the query's own
-partition value.
+500: a real engine refuses a start key whose attribute has the wrong type) nor
+move a query into another partition: ``decode`` accepts only the expected
+attributes, each of its key type (strings, and integers where the list says
+so), and the query's own partition value.
 """
 
 from __future__ import annotations
@@ -22,18 +23,31 @@ def encode(key: dict[str, Any] | None) -> str | None:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode(cursor: str | None, attributes: tuple[str, ...], partition: tuple[str, str]) -> dict[str, Any] | None:
-    """The start key in ``cursor``: exactly ``attributes``, and ``partition`` (name, value) as given."""
+def _typed(name: str, value: Any, numbers: tuple[str, ...]) -> bool:
+    if name in numbers:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, str)
+
+
+def decode(
+    cursor: str | None,
+    attributes: tuple[str, ...],
+    partition: tuple[str, str | int],
+    *,
+    numbers: tuple[str, ...] = (),
+) -> dict[str, Any] | None:
+    """The start key in ``cursor``: exactly ``attributes`` (integers for those in ``numbers``,
+    strings for the others), and ``partition`` (name, value) as given."""
     if cursor is None:
         return None
     try:
         key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise InvalidInput("cursor is not a cursor of this list", field="cursor") from None
     valid = (
         isinstance(key, dict)
         and set(key) == set(attributes)
-        and all(isinstance(v, str | int) and not isinstance(v, bool) for v in key.values())
+        and all(_typed(name, value, numbers) for name, value in key.items())
         and key.get(partition[0]) == partition[1]
     )
     if not valid:

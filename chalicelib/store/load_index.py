@@ -68,7 +68,7 @@ class LoadIndex:
             "ExpressionAttributeValues": to_values({":pool": team or self.pool}),
             "Limit": limit,
         }
-        start = cursors.decode(cursor, ("pk", "pool", "rank"), ("pool", team or self.pool))
+        start = cursors.decode(cursor, ("pk", "pool", "rank"), ("pool", team or self.pool), numbers=("rank",))
         if start:
             kwargs["ExclusiveStartKey"] = to_item(start)
         response = call("query", **kwargs)

@@ -26,6 +26,12 @@ AGENTS_BY_LOAD = "agents_by_load"
 ACTIVE_CHANNELS_BY_AGENT = "active_channels_by_agent"
 # Index of a team's active channels (supervisors): only active channels carry ``active_pool``.
 ACTIVE_CHANNELS_BY_POOL = "active_channels_by_pool"
+# Indexes of every channel (any status) by its customer and by its agent, sort =
+# ``created_at``: a user's own chats, newest first. Only channel items carry
+# ``customer_id`` and ``agent_id`` at the top level (messages say ``sender_id``;
+# idempotency records keep the message in a map), so the indexes hold channels only.
+CHATS_BY_CUSTOMER = "chats_by_customer"
+CHATS_BY_AGENT = "chats_by_agent"
 
 # Items carrying this attribute (epoch seconds) are removed by DynamoDB TTL:
 # revoked tokens, idempotency records, WebSocket connections and tickets.

@@ -24,12 +24,14 @@ OWNER = 1
 # A valid input for each authenticated route, as its owner would send it in the world below.
 SAMPLES = {
     ("GET", "/agent/{agent_id}/chat/active"): None,
+    ("GET", "/agent/{agent_id}/chats"): {"limit": 5},
     ("GET", "/agent/{agent_id}/chat"): {"customer_id": 1},
     ("POST", "/agent/{agent_id}/chat/send"): {"RecipientID": 1, "text_message": "x"},
     ("POST", "/agent/{agent_id}/chat/resolve"): {"customer_id": 1},
     ("PUT", "/agent/{agent_id}/logout"): None,
     ("POST", "/customer/{customer_id}/chat/initiate"): None,
     ("GET", "/customer/{customer_id}/chat"): None,
+    ("GET", "/customer/{customer_id}/chats"): {"limit": 5},
     ("POST", "/customer/{customer_id}/chat/send"): {"text_message": "x"},
     ("PUT", "/customer/{customer_id}/logout"): None,
     ("PUT", "/agent/{agent_id}/presence"): {"status": "online"},

@@ -43,5 +43,9 @@ def test_the_json_of_every_route_validates_against_its_generated_schema(api):
     conforms("GET", "/customer/{customer_id}/chat", api.request("GET", "/customer/1/chat", token=customer))
     conforms("GET", "/agent/{agent_id}/chat/active", api.active(1, agent))
     conforms("POST", "/agent/{agent_id}/chat/resolve", api.resolve(1, agent, 1))
+    own = api.request("GET", "/agent/1/chats", token=agent, query={"limit": 1})
+    assert conforms("GET", "/agent/{agent_id}/chats", own).body["chats"]
+    conforms("GET", "/customer/{customer_id}/chats", api.request("GET", "/customer/1/chats", token=customer))
+    conforms("GET", "/customer/{customer_id}/chats", api.request("GET", "/customer/1/chats?limit=0", token=customer))
     conforms("PUT", "/customer/{customer_id}/logout", api.logout("customer", 1, customer))
     conforms("PUT", "/agent/{agent_id}/logout", api.logout("agent", 1, agent))

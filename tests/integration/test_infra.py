@@ -169,7 +169,12 @@ def test_the_code_and_the_template_name_the_same_indexes_and_ttl():
     users = {i["IndexName"] for i in resources["UsersTable"]["Properties"]["GlobalSecondaryIndexes"]}
     chats = {i["IndexName"] for i in resources["ChatsTable"]["Properties"]["GlobalSecondaryIndexes"]}
     assert users == {schema.AGENTS_BY_LOAD}
-    assert chats == {schema.ACTIVE_CHANNELS_BY_AGENT, schema.ACTIVE_CHANNELS_BY_POOL}
+    assert chats == {
+        schema.ACTIVE_CHANNELS_BY_AGENT,
+        schema.ACTIVE_CHANNELS_BY_POOL,
+        schema.CHATS_BY_CUSTOMER,
+        schema.CHATS_BY_AGENT,
+    }
     for logical_id in ("ChatsTable", "TokensTable"):
         ttl = resources[logical_id]["Properties"]["TimeToLiveSpecification"]
         assert ttl == {"AttributeName": schema.TTL_ATTRIBUTE, "Enabled": True}

@@ -5,8 +5,8 @@ history = 1 query per page, resolve <= 2. Login spends 4: it reserves the attemp
 before checking the password and gives it back after (issue 15's atomic
 throttle), a price paid once per session. The revocation check of
 the token rides along with each route's first read (a BatchGetItem) or write
-(a ConditionCheck in its transaction); the two read-only routes whose first
-read is a query spend one extra GetItem-sized batch read on it.
+(a ConditionCheck in its transaction); the read-only routes whose first
+read is a query (active chats, own chats) spend one extra GetItem-sized batch read on it.
 """
 
 import pytest
@@ -86,6 +86,12 @@ def test_active_chats_is_one_token_read_and_one_query(api, chat):
 
 
 @pytest.mark.parametrize("role", ["customer", "agent"])
+def test_own_chats_is_one_token_read_and_one_query(api, chat, role):
+    calls = calls_of(lambda: api.request("GET", f"/{role}/1/chats", token=chat[role]))
+    assert calls == {"BatchGetItem": 1, "Query": 1}
+
+
+@pytest.mark.parametrize("role", ["customer", "agent"])
 def test_logout_is_one_write(api, role):
     # An agent's logout reads the agent's sessions first: it goes offline only with none left.
     token = api.token(role, 1)
@@ -98,6 +104,8 @@ def test_no_request_path_scans(api, chat):
         api.customer_send(1, chat["customer"], "x")
         api.request("GET", "/customer/1/chat", token=chat["customer"])
         api.active(1, chat["agent"])
+        api.request("GET", "/agent/1/chats", token=chat["agent"])
+        api.request("GET", "/customer/1/chats", token=chat["customer"])
         api.resolve(1, chat["agent"], 1)
         api.logout("agent", 1, chat["agent"])
     assert "Scan" not in calls
