@@ -324,8 +324,10 @@ def history(
         owner = principal.user_id if principal.role == keys.CUSTOMER else customer_id
         if owner is None:
             raise InvalidInput("channel_id or customer_id is required", field="channel_id")
-        channel = customer_active_channel(store, principal, owner)
-    if channel.status == QUEUED:  # with its place in the queue
+        # The chat as stored (team, assignment; its place while queued), not only the customer's pointer.
+        pointer = customer_active_channel(store, principal, owner)
+        channel = queued_place(store, settings or get_settings(), pointer.channel_id) or pointer
+    if channel_id is not None and channel.status == QUEUED:
         channel = queued_place(store, settings or get_settings(), channel.channel_id) or channel
     deadline = clock() + wait
     messages, next_after = store.messages.page(channel.channel_id, limit, after)

@@ -66,12 +66,23 @@ def get_client() -> Any:
 
 def to_item(values: dict[str, Any]) -> dict[str, Any]:
     """Python values to a DynamoDB attribute map (``None`` values are left out)."""
-    return {k: _serializer.serialize(v) for k, v in values.items() if v is not None}
+    return {k: _serializer.serialize(_numbers(v)) for k, v in values.items() if v is not None}
 
 
 def to_values(values: dict[str, Any]) -> dict[str, Any]:
     """Expression attribute values (``:name`` -> value) to the wire format."""
-    return {k: _serializer.serialize(v) for k, v in values.items()}
+    return {k: _serializer.serialize(_numbers(v)) for k, v in values.items()}
+
+
+def _numbers(value: Any) -> Any:
+    """Floats (in maps and lists too) as ``Decimal``, which is what DynamoDB's serializer takes."""
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if isinstance(value, dict):
+        return {k: _numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_numbers(v) for v in value]
+    return value
 
 
 def from_item(item: dict[str, Any]) -> dict[str, Any]:

@@ -26,6 +26,8 @@ def snapshot() -> dict[str, list[dict[str, Any]]]:
         "customers": [u for u in users if u["pk"].startswith("customer#")],
         "channels": [c for c in chats if c["sk"] == "channel"],
         "messages": [c for c in chats if c["sk"].startswith("msg#")],
+        "queue_entries": [c for c in chats if c["pk"].startswith("queue#") and c["sk"].startswith("entry#")],
+        "queue_states": [c for c in chats if c["pk"].startswith("queue#") and c["sk"] == "state"],
     }
 
 
@@ -41,20 +43,66 @@ def check(state: dict[str, list[dict[str, Any]]] | None = None) -> dict[str, lis
         assert agent["active_count"] >= 0, agent
         offset = 0 if agent["status"] == "online" else OFFLINE_RANK_OFFSET
         assert agent["rank"] == agent["active_count"] + offset, agent
-    # I2: at most one active channel per customer, and the customer points at it.
-    per_customer = Counter(c["customer_id"] for c in active)
+    # I2: at most one open (active or queued) channel per customer, and the customer points at it
+    # (and at its agent: none while queued).
+    open_ = [c for c in state["channels"] if c["status"] in ("active", "queued")]
+    per_customer = Counter(c["customer_id"] for c in open_)
     assert all(n == 1 for n in per_customer.values()), per_customer
-    by_customer = {c["customer_id"]: c for c in active}
+    by_customer = {c["customer_id"]: c for c in open_}
     for customer in state["customers"]:
         channel = by_customer.get(customer["customer_id"])
         assert customer.get("active_channel_id") == (channel["channel_id"] if channel else None), customer
-    # I4: every channel has exactly one existing agent; only active ones are in the active index.
+        if channel:
+            assert customer.get("active_agent_id") == channel.get("agent_id"), (customer, channel)
+    # I4: every channel but a queued one has exactly one existing agent; only active ones are in the
+    # active index; a chat is in one place: with an agent, or in the queue (exactly once), or ended.
+    entries = Counter(e["channel_id"] for e in state.get("queue_entries", []))
     for channel in state["channels"]:
-        assert channel["agent_id"] in agent_ids, channel
+        if channel["status"] == "queued":
+            assert "agent_id" not in channel and entries[channel["channel_id"]] == 1, channel
+        elif "agent_id" in channel or channel["status"] == "active":
+            assert channel["agent_id"] in agent_ids and entries[channel["channel_id"]] == 0, channel
+        else:  # left the queue before any agent had it
+            assert channel.get("ended_by") == "customer" and entries[channel["channel_id"]] == 0, channel
         assert ("active_agent" in channel) == (channel["status"] == "active"), channel
+    queued = {c["channel_id"]: c for c in state["channels"] if c["status"] == "queued"}
+    for entry in state.get("queue_entries", []):
+        assert queued.get(entry["channel_id"], {}).get("queue_entry") == entry["sk"], entry
+    # The queue's count is its entries, per team.
+    per_team = Counter(e["pk"] for e in state.get("queue_entries", []))
+    for queue_state in state.get("queue_states", []):
+        assert queue_state.get("queued", 0) == per_team.get(queue_state["pk"], 0), queue_state
+    assert all(any(q["pk"] == pk for q in state.get("queue_states", [])) for pk in per_team)
     message_ids = [m["message_id"] for m in state["messages"]]
     assert len(message_ids) == len(set(message_ids))
     return state
+
+
+def check_no_wait_beside_a_free_slot(
+    now: float, timeout: int = 90, cap: int = 2, state: dict[str, list[dict[str, Any]]] | None = None
+) -> None:
+    """With a queue: no chat waits while an available agent of its team has a free slot (but the
+    agent who put it back)."""
+    state = state or snapshot()
+    for entry in state["queue_entries"]:
+        team = entry["pk"].split("#", 1)[1]
+        for agent in state["agents"]:
+            available = agent["status"] == "online" and agent.get("last_seen", 0) >= int(now) - timeout
+            free = agent["active_count"] < agent.get("max_chats", cap)
+            if agent.get("pool", "default") == team and available and free:
+                assert entry.get("declined_by") == agent["agent_id"], (entry, agent)
+
+
+def check_fifo(state: dict[str, list[dict[str, Any]]] | None = None) -> None:
+    """Chats queued at initiate (entry = their own id) were taken in the order they joined: by id,
+    their assignment times never go back."""
+    state = state or snapshot()
+    drained = sorted(
+        (c for c in state["channels"] if (c.get("assignment") or {}).get("reason") == "drain"),
+        key=lambda c: c["channel_id"],
+    )
+    times = [c["assignment"]["at"] for c in drained]
+    assert times == sorted(times), [(c["channel_id"], c["assignment"]["at"]) for c in drained]
 
 
 def loads() -> dict[int, int]:
