@@ -184,7 +184,7 @@ def test_with_a_queue_an_offline_agents_chats_wait_at_the_head(requeue, monkeypa
     monkeypatch.setenv("ROUTING_OVERFLOW", "queue")
     store_module.reset()
     api = requeue
-    one, _two = api.token("agent", 1), api.token("agent", 2)
+    api.token("agent", 1), api.token("agent", 2)
     for customer_id in (1, 2, 3, 4, 5):
         api.initiate(customer_id)  # agents 1 and 2 full; 5 queued
     supervisor = api.token("supervisor", 1)
