@@ -46,7 +46,12 @@ def heartbeat(
 
 
 def sweep(store: Store, settings: Settings, now: float | None = None) -> list[int]:
-    """Mark every present agent whose heartbeat has expired offline; return their ids."""
+    """Mark every present agent whose heartbeat has expired offline; return their ids.
+
+    Then, by the policies: move the chats of agents that went offline
+    (``ON_AGENT_OFFLINE``) and of agents that did not reply in time
+    (``REPLY_TIMEOUT_SECONDS``), and drain queued chats into free slots.
+    """
     now = clock.now() if now is None else now
     fresh_after = int(now) - settings.presence_timeout_seconds
     present = [agent for team in settings.teams for agent in store.load_index.present(team=team)]
@@ -61,5 +66,6 @@ def sweep(store: Store, settings: Settings, now: float | None = None) -> list[in
         log.info("presence sweep: agents %s went silent; now offline", expired)
     for agent_id in expired:
         transfers.reassign_chats_of(store, settings, agent_id)
+    transfers.reply_timeouts(store, settings)
     queueing.sweep(store, settings)  # queued chats next to free slots the index shows, if any
     return expired

@@ -18,7 +18,19 @@ from chalicelib import clock, keys
 from chalicelib.allocation import choose_agent, with_overflow_proof
 from chalicelib.config import Settings
 from chalicelib.errors import Conflict, Forbidden, InvalidInput, NotFound
-from chalicelib.models import ACTIVE, QUEUED, Agent, AgentLoad, Assignment, Channel, Choice, Principal, Rule
+from chalicelib.models import (
+    ACTIVE,
+    QUEUED,
+    Agent,
+    AgentLoad,
+    Assignment,
+    Channel,
+    Choice,
+    Message,
+    Principal,
+    Rule,
+    iso_seconds,
+)
 from chalicelib.queueing import MAX_QUEUE_PROOF, candidate, free_slot, system_entry
 from chalicelib.store import Stale, Store
 from chalicelib.store.agent_expressions import agent_not_found
@@ -268,6 +280,50 @@ def reassign_chats_of(store: Store, settings: Settings, agent_id: int, reason: s
                 break  # nobody else to take it: it stays
             moved.append(channel.channel_id)
             break
+    return moved
+
+
+# Messages read back per chat to find when the customer started waiting (a longer run counts as this long).
+REPLY_LOOKBACK = 20
+
+
+def waiting_since(messages: list[Message]) -> str | None:
+    """When the customer started waiting for a reply: the first of the customer's messages after
+    the last one from anyone else (an agent, or a system entry such as a transfer); ``None`` if
+    the last message is not the customer's. ``messages`` newest first."""
+    since = None
+    for message in messages:
+        if message.sender_role != keys.CUSTOMER:
+            break
+        since = message.created_at
+    return since
+
+
+def reply_timeouts(store: Store, settings: Settings) -> list[str]:
+    """With ``REPLY_TIMEOUT_SECONDS``: move every active chat whose customer has waited that long
+    for a reply to another agent by the rules (with a queue: else back to its head, not offered to
+    the silent agent again). The sweep runs it; returns the channel ids moved."""
+    if not settings.reply_timeout_seconds:
+        return []
+    deadline = iso_seconds(clock.now() - settings.reply_timeout_seconds)
+    moved = []
+    for team in settings.teams:
+        cursor = None
+        while True:
+            channels, cursor = store.channels.active_page(100, cursor, team)
+            for channel in channels:
+                since = waiting_since(store.messages.latest(channel.channel_id, REPLY_LOOKBACK))
+                if since is None or since > deadline:
+                    continue
+                try:
+                    _to_next(store, settings, None, channel, reason="reply_timeout", by=None)
+                except (Stale, Conflict):
+                    continue  # it changed, or nobody else can take it: the next sweep looks again
+                moved.append(channel.channel_id)
+            if cursor is None:
+                break
+    if moved:
+        log.info("reply timeout: channels %s moved", moved)
     return moved
 
 

@@ -62,6 +62,20 @@ class Messages:
         next_after = messages[-1].message_id if last and messages else None
         return messages, next_after
 
+    def latest(self, channel_id: str, limit: int) -> list[Message]:
+        """The channel's last ``limit`` messages, newest first (eventually consistent: for the sweep)."""
+        response = call(
+            "query",
+            TableName=self.table,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+            ExpressionAttributeValues=to_values(
+                {":pk": keys.channel_pk(channel_id), ":prefix": keys.MESSAGE_SK_PREFIX}
+            ),
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        return [decode(from_item(item)) for item in response.get("Items", [])]
+
     # -- transaction items --------------------------------------------------
 
     def put(self, message: Message) -> Item:

@@ -196,3 +196,70 @@ def test_with_a_queue_an_offline_agents_chats_wait_at_the_head(requeue, monkeypa
     assert api.login("agent", 3).body["user"]["active_chats"] == 2  # agent 3 takes the head
     assert chat_of(api, 5)["status"] == "queued"
     invariants.check()
+
+
+@pytest.fixture
+def later(monkeypatch):
+    """The service's clock, moved by the test: ``later.advance(seconds)``."""
+    import time
+
+    from chalicelib import clock
+
+    class Clock:
+        t = time.time()
+
+        def advance(self, seconds):
+            self.t += seconds
+
+    fake = Clock()
+    monkeypatch.setattr(clock, "now", lambda: fake.t)
+    return fake
+
+
+def sweep():
+    from chalicelib import presence
+    from chalicelib.config import get_settings
+
+    return presence.sweep(store_module.get_store(), get_settings())
+
+
+def test_a_chat_waiting_too_long_for_a_reply_moves_to_another_agent(api, monkeypatch, later):
+    monkeypatch.setenv("REPLY_TIMEOUT_SECONDS", "120")
+    store_module.reset()
+    one, _two = api.token("agent", 1), api.token("agent", 2)
+    customer, other = api.token("customer", 1), api.token("customer", 2)
+    api.initiate(1, customer), api.initiate(2, other)
+    api.customer_send(1, customer, "hello?")
+    api.customer_send(2, other, "hi")
+    api.agent_send(2, api.token("agent", 2), 2, "hi, how can I help?")  # answered: stays
+    later.advance(60)
+    sweep()
+    assert chat_of(api, 1)["agent_id"] == 1  # not yet
+    later.advance(61)
+    # Both agents stay present (heartbeats) so only the reply clock moves the chat.
+    for agent_id, token in ((1, one), (2, api.token("agent", 2))):
+        api.request("PUT", f"/agent/{agent_id}/presence", token=token, form={"status": "online"})
+    sweep()
+    moved = chat_of(api, 1)
+    assert moved["agent_id"] == 2 and moved["assignment"]["reason"] == "reply_timeout"
+    assert chat_of(api, 2)["agent_id"] == 2
+    later.advance(121)
+    api.request("PUT", "/agent/2/presence", token=api.token("agent", 2), form={"status": "online"})
+    sweep()  # the transfer's system entry restarted the clock for agent 2, and agent 1 is gone
+    invariants.check()
+
+
+def test_the_sweep_requeues_the_chats_of_an_agent_that_went_silent(requeue, monkeypatch, later):
+    monkeypatch.setenv("ROUTING_OVERFLOW", "queue")
+    store_module.reset()
+    api = requeue
+    api.token("agent", 1)
+    for customer_id in (1, 2, 3):
+        api.initiate(customer_id)  # 1 and 2 with agent 1; 3 queued
+    later.advance(91)
+    assert sweep() == [1]
+    assert [chat_of(api, c)["status"] for c in (1, 2, 3)] == ["queued"] * 3
+    assert chat_of(api, 3)["queue_position"] == 3  # the requeued ones go first
+    assert api.login("agent", 2).body["user"]["active_chats"] == 2
+    assert {chat_of(api, c)["agent_id"] for c in (1, 2)} == {2}
+    invariants.check()
