@@ -248,6 +248,7 @@ def leave(store: Store, settings: Settings, principal: Principal) -> Channel:
     """The calling customer ends their open chat: leaves the queue, or frees the agent's slot
     (which the first queued chat takes). The history records it. Raises ``Conflict``
     (``no_active_chat``)."""
+    seen = None  # a pointer found naming an ended chat once: a second time, the records disagree
     for _ in range(SLOT_ATTEMPTS):
         (customer,) = store.read(store.customers.ref(principal.user_id), caller=principal)
         if customer is None:
@@ -257,7 +258,10 @@ def leave(store: Store, settings: Settings, principal: Principal) -> Channel:
             raise Conflict("you have no open chat to leave", code="no_active_chat")
         (channel,) = store.read(store.channels.ref(pointer.channel_id))
         if channel is None or not channel.is_open:
-            raise Conflict("the chat's records disagree; run reconcile", code="inconsistent_state")
+            if pointer.channel_id == seen:
+                raise Conflict("the chat's records disagree; run reconcile", code="inconsistent_state")
+            seen = pointer.channel_id
+            continue  # ended between the two reads: read the customer again
         now = clock.now()
         at = keys.now_iso()
         team = _team(channel, settings)

@@ -95,10 +95,16 @@ def check_no_wait_beside_a_free_slot(
 
 def check_fifo(state: dict[str, list[dict[str, Any]]] | None = None) -> None:
     """Chats queued at initiate (entry = their own id) were taken in the order they joined: by id,
-    their assignment times never go back."""
+    their assignment times never go back. Chats put back into the queue (a ``requeued`` entry in
+    their history) jump ahead by design and are left out."""
     state = state or snapshot()
+    requeued = {m["channel_id"] for m in state["messages"] if m.get("kind") == "requeued"}
     drained = sorted(
-        (c for c in state["channels"] if (c.get("assignment") or {}).get("reason") == "drain"),
+        (
+            c
+            for c in state["channels"]
+            if (c.get("assignment") or {}).get("reason") == "drain" and c["channel_id"] not in requeued
+        ),
         key=lambda c: c["channel_id"],
     )
     times = [c["assignment"]["at"] for c in drained]
