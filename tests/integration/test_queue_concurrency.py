@@ -58,7 +58,7 @@ def test_queue_drain_leave_transfer_logins_and_timeouts_racing(real, monkeypatch
     seed.seed_extra(AGENT, 2, PASSWORD)  # agents 4 and 5
     seed.seed_extra(CUSTOMER, 22, PASSWORD)  # customers 9-30
     supervisor = Principal(SUPERVISOR, 1, new_id(), int(time.time()) + 3600)
-    rng = random.Random(11)  # noqa: S311 - the test's choices, reproducible
+    rng = random.Random(11)
     refused: dict[str, int] = {}
 
     def tolerate(kind: str, action) -> None:
@@ -78,7 +78,7 @@ def test_queue_drain_leave_transfer_logins_and_timeouts_racing(real, monkeypatch
 
         def agent_work(agent_id: int) -> None:
             me = logins[agent_id]
-            local = random.Random(round_ * 10 + agent_id)  # noqa: S311
+            local = random.Random(round_ * 10 + agent_id)
             while not done.wait(0.01):
                 mine = store.channels.active_for(agent_id)
                 if not mine:
