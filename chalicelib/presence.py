@@ -28,19 +28,19 @@ def heartbeat(
     store: Store, caller: Principal, status: str, now: float | None = None, settings: Settings | None = None
 ) -> Agent:
     """Record that the calling agent's session is alive, in ``status`` (``online`` or ``away``).
-    Back online from away, with a queue: it takes queued chats into its free slots at once.
+    Available again (back from away, or heard from after a silence longer than the timeout),
+    with a queue: it takes queued chats into its free slots at once.
 
     Raises ``Unauthorized`` if the session has ended (logged out, forced off).
     """
     now = clock.now() if now is None else now
-    agent, changed = store.agents.heartbeat(
+    settings = settings or get_settings()
+    agent, before = store.agents.heartbeat(
         caller.user_id, session_entry(caller.expires_at, caller.jti), status, int(now)
     )
-    if (
-        changed
-        and agent.online
-        and queueing.became_available(store, settings or get_settings(), agent.agent_id, agent.team)
-    ):
+    fresh_after = int(now) - settings.presence_timeout_seconds
+    back = agent.available(fresh_after) and not before.available(fresh_after)  # online again, or heard again
+    if back and queueing.became_available(store, settings, agent.agent_id, agent.team):
         (agent,) = store.read(store.agents.ref(agent.agent_id))
     return agent
 
@@ -64,8 +64,9 @@ def sweep(store: Store, settings: Settings, now: float | None = None) -> list[in
                 expired.append(agent.agent_id)
     if expired:
         log.info("presence sweep: agents %s went silent; now offline", expired)
-    for agent_id in expired:
-        transfers.reassign_chats_of(store, settings, agent_id)
+    if settings.on_agent_offline == "requeue":  # these, and any an allocation or a crash left behind
+        for agent in (a for team in settings.teams for a in store.load_index.offline_with_chats(team=team)):
+            transfers.reassign_chats_of(store, settings, agent.agent_id)
     transfers.reply_timeouts(store, settings)
     queueing.sweep(store, settings)  # queued chats next to free slots the index shows, if any
     return expired

@@ -33,7 +33,7 @@ from chalicelib.models import (
 )
 from chalicelib.queueing import MAX_QUEUE_PROOF, candidate, free_slot, system_entry
 from chalicelib.store import Stale, Store
-from chalicelib.store.agent_expressions import agent_not_found
+from chalicelib.store.agent_expressions import AgentGone, agent_not_found
 from chalicelib.store.dynamo import store_busy
 from chalicelib.store.queues import QueueEntry, StateChange
 from chalicelib.store.transaction import stale
@@ -78,6 +78,8 @@ def transfer(
                 raise InvalidInput("the chat is already with this agent", field="to_agent_id")
             (target,) = store.read(store.agents.ref(to_agent_id), caller=caller)
             return _to_agent(store, settings, caller, channel, target, to_agent_id, by=by)
+        except AgentGone as gone:  # online in the index, silent too long: offline now; choose again
+            store.agents.expire(gone.agent_id, int(clock.now()) - settings.presence_timeout_seconds)
         except Stale:
             continue  # the chat, the source or the queue changed meanwhile: read again
     raise store_busy()
@@ -274,6 +276,9 @@ def reassign_chats_of(store: Store, settings: Settings, agent_id: int, reason: s
                 break
             try:
                 _to_next(store, settings, None, current, reason=reason, by=None)
+            except AgentGone as gone:
+                store.agents.expire(gone.agent_id, fresh_after)
+                continue
             except Stale:
                 continue
             except Conflict:
@@ -317,6 +322,9 @@ def reply_timeouts(store: Store, settings: Settings) -> list[str]:
                     continue
                 try:
                     _to_next(store, settings, None, channel, reason="reply_timeout", by=None)
+                except AgentGone as gone:
+                    store.agents.expire(gone.agent_id, int(clock.now()) - settings.presence_timeout_seconds)
+                    continue  # the next sweep looks again
                 except (Stale, Conflict):
                     continue  # it changed, or nobody else can take it: the next sweep looks again
                 moved.append(channel.channel_id)

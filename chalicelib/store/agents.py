@@ -230,9 +230,10 @@ class Agents:
             ExpressionAttributeValues=to_values({**change["values"], ":now": now, ":session": {session}, ":one": 1}),
         )
 
-    def heartbeat(self, agent_id: int, session: str, status: str, now: int) -> tuple[Agent, bool]:
+    def heartbeat(self, agent_id: int, session: str, status: str, now: int) -> tuple[Agent, Agent]:
         """Record a heartbeat of a live session, switching to ``status`` if it differs; returns the
-        agent and whether its status changed.
+        agent after it and before it (a change of status, or a heartbeat after a long silence,
+        may make it available again).
 
         The usual heartbeat (same status) writes ``last_seen`` only: one small
         write that never touches the load index. Raises ``NotFound`` or
@@ -247,9 +248,10 @@ class Agents:
         }
         try:
             response = call(
-                "update_item", TableName=self.table, Key=self._key(agent_id), ReturnValues="ALL_NEW", **same
+                "update_item", TableName=self.table, Key=self._key(agent_id), ReturnValues="ALL_OLD", **same
             )
-            return self.decode(from_item(response["Attributes"])), False
+            before = from_item(response["Attributes"])
+            return self.decode({**before, "last_seen": now}), self.decode(before)
         except ClientError as error:
             if not is_condition_failure(error):
                 raise
@@ -267,7 +269,7 @@ class Agents:
                 ExpressionAttributeNames=change["names"],
                 ExpressionAttributeValues=to_values({**change["values"], ":now": now, ":session": session}),
             )
-            return agent, current.get("status") != status
+            return agent, self.decode(current)
         except NotFound:
             raise SessionEnded() from None
 

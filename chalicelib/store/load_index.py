@@ -88,3 +88,18 @@ class LoadIndex:
             ExpressionAttributeValues=to_values({":pool": team or self.pool, ":offline": OFFLINE}),
         )
         return [decode_load(item) for item in items]
+
+    def offline_with_chats(self, max_items: int = 10_000, team: str | None = None) -> list[AgentLoad]:
+        """Offline agents that still hold chats (``ON_AGENT_OFFLINE=requeue``: the sweep moves them)."""
+        items = query_all(
+            max_items,
+            TableName=self.table,
+            IndexName=AGENTS_BY_LOAD,
+            KeyConditionExpression="#pool = :pool AND #rank > :offline",
+            FilterExpression="#status = :offline_status",
+            ExpressionAttributeNames={"#pool": "pool", "#rank": "rank", "#status": "status"},
+            ExpressionAttributeValues=to_values(
+                {":pool": team or self.pool, ":offline": keys.OFFLINE_RANK_OFFSET, ":offline_status": OFFLINE}
+            ),
+        )
+        return [decode_load(item) for item in items]
