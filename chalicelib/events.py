@@ -6,15 +6,14 @@ of the users or chats table to zero or more ``Event`` values:
 
 - ``chat.assigned``: a channel became active for an agent (created active, or a
   queued chat activated).
-- ``chat.resolved``: a channel went from active to resolved.
+- ``chat.resolved``: an agent resolved an active channel.
 - ``chat.transferred``: an active channel's agent changed.
 - ``message.created``: a message was stored in a channel.
 - ``agent.presence``: an agent's status changed (online/offline; a heartbeat or
   a load change is no event).
-- ``chat.queued``: a channel was created with status ``queued`` (reserved for
-  the queue feature; nothing writes that status yet).
-- ``chat.left``: reserved for a customer leaving a chat (not written yet, so
-  never emitted).
+- ``chat.queued``: a channel was queued (at initiate, or put back into the
+  queue: then with ``from_agent_id``).
+- ``chat.left``: the customer left the chat (queued or active).
 
 ``event_id`` is derived from the record's ``eventID`` (unique per stream record,
 the same when a batch is delivered again) and the event type, so a replayed
@@ -33,7 +32,7 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from chalicelib import keys
-from chalicelib.models import ACTIVE, RESOLVED
+from chalicelib.models import ACTIVE, QUEUED, RESOLVED
 from chalicelib.shapes import Out, Shape
 from chalicelib.store.channels import decode as decode_channel
 from chalicelib.store.messages import decode as decode_message
@@ -47,8 +46,7 @@ MESSAGE_CREATED = "message.created"
 AGENT_PRESENCE = "agent.presence"
 TYPES = (CHAT_ASSIGNED, CHAT_QUEUED, CHAT_TRANSFERRED, CHAT_RESOLVED, CHAT_LEFT, MESSAGE_CREATED, AGENT_PRESENCE)
 
-# The status a queued chat will have (reserved for the queue feature).
-QUEUED = "queued"
+ROLES_IN_EVENTS = (keys.AGENT, keys.CUSTOMER)  # a system entry's audience is the chat's participants
 
 
 @dataclass(frozen=True)
@@ -78,10 +76,13 @@ class Event:
         return replace(self, agent_id=agent_id, customer_id=customer_id)
 
     def audience(self) -> list[tuple[str, int]]:
-        """The users (role, id) this event is pushed to: the chat's participants, or the agent."""
+        """The users (role, id) this event is pushed to: the chat's participants (and the agent a
+        chat moved away from), or the agent."""
         users = []
         if self.agent_id is not None:
             users.append((keys.AGENT, self.agent_id))
+        if isinstance(self.data.get("from_agent_id"), int):  # a chat moved away: its agent learns it too
+            users.append((keys.AGENT, self.data["from_agent_id"]))
         if self.customer_id is not None:
             users.append((keys.CUSTOMER, self.customer_id))
         return users
@@ -102,7 +103,7 @@ def to_events(record: dict[str, Any]) -> list[Event]:
         return _channel_events(made, new, old)
     if pk.startswith("channel#") and sk.startswith(keys.MESSAGE_SK_PREFIX) and name == "INSERT":
         message = decode_message(new)
-        sender = {f"{message.sender_role}_id": message.sender_id}
+        sender = {f"{message.sender_role}_id": message.sender_id} if message.sender_role in ROLES_IN_EVENTS else {}
         return [made(MESSAGE_CREATED, message.created_at, message.channel_id, {"message": message.to_dict()}, **sender)]
     if pk.startswith(f"{keys.AGENT}#") and name == "MODIFY" and new.get("status") != old.get("status"):
         data = {"status": new.get("status"), "previous": old.get("status")}
@@ -117,10 +118,12 @@ def _channel_events(made: _Maker, new: dict[str, Any], old: dict[str, Any]) -> l
     data = {"channel": channel.to_dict()}
     if status == ACTIVE and was != ACTIVE:
         return [made(CHAT_ASSIGNED, None if was else channel.created_at, channel.channel_id, data, **people)]
-    if status == QUEUED and not old:
-        return [made(CHAT_QUEUED, channel.created_at, channel.channel_id, data, **people)]
-    if status == RESOLVED and was == ACTIVE:
-        return [made(CHAT_RESOLVED, channel.resolved_at, channel.channel_id, data, **people)]
+    if status == QUEUED and was != QUEUED:  # queued at initiate, or put back
+        moved = {**data, "from_agent_id": int(old["agent_id"])} if old.get("agent_id") is not None else data
+        return [made(CHAT_QUEUED, None if was else channel.created_at, channel.channel_id, moved, **people)]
+    if status == RESOLVED and was in (ACTIVE, QUEUED):
+        kind = CHAT_LEFT if new.get("ended_by") == keys.CUSTOMER else CHAT_RESOLVED
+        return [made(kind, channel.resolved_at, channel.channel_id, data, **people)]
     if status == ACTIVE and was == ACTIVE and old.get("agent_id") != new.get("agent_id"):
         moved = {**data, "from_agent_id": int(old["agent_id"])}
         return [made(CHAT_TRANSFERRED, None, channel.channel_id, moved, **people)]

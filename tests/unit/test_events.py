@@ -134,3 +134,70 @@ def test_record_time_from_lambda_seconds_or_a_boto3_datetime(stamp):
 def test_images_decode_nested_values():
     image = {"m": {"M": {"n": {"N": "1.5"}, "l": {"L": [{"S": "x"}, {"NULL": True}, {"BOOL": False}]}}}}
     assert events.decode_image(image) == {"m": {"n": events.Decimal("1.5"), "l": ["x", None, False]}}
+
+
+def _channel_record(new, old=None, name="MODIFY"):
+    from boto3.dynamodb.types import TypeSerializer
+
+    serializer = TypeSerializer()
+    image = lambda values: {k: serializer.serialize(v) for k, v in values.items()}  # noqa: E731
+    return {
+        "eventID": "r1",
+        "eventName": name,
+        "dynamodb": {
+            "Keys": image({"pk": f"channel#{new['channel_id']}", "sk": "channel"}),
+            "NewImage": image({"pk": f"channel#{new['channel_id']}", "sk": "channel", **new}),
+            **({"OldImage": image({"pk": f"channel#{new['channel_id']}", "sk": "channel", **old})} if old else {}),
+            "ApproximateCreationDateTime": 1_700_000_000,
+        },
+    }
+
+
+CHAT = {"channel_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV", "customer_id": 5, "created_at": "2026-11-25T07:00:00.000Z"}
+
+
+def test_queue_changes_are_events_for_everyone_concerned():
+    from chalicelib.events import to_events
+
+    queued = {**CHAT, "status": "queued"}
+    active = {**CHAT, "status": "active", "agent_id": 2}
+    (made,) = to_events(_channel_record(queued, name="INSERT"))
+    assert (made.type, made.agent_id, made.customer_id) == ("chat.queued", None, 5)
+    (assigned,) = to_events(_channel_record(active, queued))
+    assert (assigned.type, assigned.agent_id) == ("chat.assigned", 2)
+    (back,) = to_events(_channel_record(queued, active))
+    assert back.type == "chat.queued" and back.data["from_agent_id"] == 2
+    assert set(back.audience()) == {("customer", 5), ("agent", 2)}
+    (moved,) = to_events(_channel_record({**active, "agent_id": 3}, active))
+    assert moved.type == "chat.transferred" and set(moved.audience()) == {("customer", 5), ("agent", 3), ("agent", 2)}
+    left = {**CHAT, "status": "resolved", "ended_by": "customer", "resolved_at": "2026-11-25T07:01:00.000Z"}
+    assert [e.type for e in to_events(_channel_record(left, queued))] == ["chat.left"]
+    assert [e.type for e in to_events(_channel_record({**left, "agent_id": 2}, active))] == ["chat.left"]
+    resolved = {**left, "ended_by": "agent", "agent_id": 2}
+    assert [e.type for e in to_events(_channel_record(resolved, active))] == ["chat.resolved"]
+
+
+def test_a_system_entry_is_a_message_event_for_the_chats_participants():
+    from boto3.dynamodb.types import TypeSerializer
+
+    from chalicelib.events import to_events
+
+    serializer = TypeSerializer()
+    message = {
+        "pk": "channel#01ARZ3NDEKTSV4RRFFQ69G5FAV", "sk": "msg#01ARZ3NDEKTSV4RRFFQ69G5FAW",
+        "message_id": "01ARZ3NDEKTSV4RRFFQ69G5FAW", "channel_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",
+        "sender_role": "system", "sender_id": 0, "text": "Assigned to agent 2.", "kind": "assigned",
+        "created_at": "2026-11-25T07:00:00.000Z",
+    }  # fmt: skip
+    record = {
+        "eventID": "r2",
+        "eventName": "INSERT",
+        "dynamodb": {
+            "Keys": {k: serializer.serialize(message[k]) for k in ("pk", "sk")},
+            "NewImage": {k: serializer.serialize(v) for k, v in message.items()},
+            "ApproximateCreationDateTime": 1_700_000_000,
+        },
+    }
+    (event,) = to_events(record)
+    assert event.type == "message.created" and event.data["message"]["kind"] == "assigned"
+    assert event.agent_id is None and event.customer_id is None  # the delivery adds the chat's participants
