@@ -1,7 +1,7 @@
 """Reconcile: recompute what the counters and pointers should be from the channels themselves.
 
 Agents' ``active_count`` must equal their active channels (I1) and each
-customer's active-channel pointer must name their active channel (I2). Drift
+customer's pointer must name their open channel, active or queued (I2). Drift
 should never happen (every change is transactional), but an operator who
 edits items by hand, or a bug, can cause it. ``find_drift`` reports; with
 ``fix=True``, ``reconcile`` repairs counts and stale customer pointers, each
@@ -51,11 +51,11 @@ class Report:
         return [*self.agents, *self.customers]
 
 
-def find_drift(agents: list[Agent], customers: list[Customer], active: list[Channel]) -> Report:
-    """Compare the recorded counters and pointers with the active channels (pure)."""
-    per_agent = Counter(c.agent_id for c in active)
+def find_drift(agents: list[Agent], customers: list[Customer], open_: list[Channel]) -> Report:
+    """Compare the recorded counters and pointers with the open (active or queued) channels (pure)."""
+    per_agent = Counter(c.agent_id for c in open_ if c.agent_id is not None)
     by_customer: dict[int, list[str]] = {}
-    for channel in active:
+    for channel in open_:
         by_customer.setdefault(channel.customer_id, []).append(channel.channel_id)
     report = Report()
     for agent in agents:
@@ -75,7 +75,7 @@ def reconcile(store: Store, *, fix: bool = False) -> Report:
     # then makes the conditional fix fail instead of writing a stale value.
     agents = store.agents.all()
     customers = store.customers.all()
-    report = find_drift(agents, customers, store.channels.all_active())
+    report = find_drift(agents, customers, store.channels.all_open())
     if not fix:
         return report
     for drift in report.agents:

@@ -12,7 +12,7 @@ from typing import Any
 
 from chalicelib import keys
 from chalicelib.errors import Conflict, Forbidden
-from chalicelib.models import ACTIVE, QUEUED, RESOLVED, Assignment, Candidate, Channel
+from chalicelib.models import ACTIVE, OPEN_STATUSES, QUEUED, RESOLVED, Assignment, Candidate, Channel
 from chalicelib.store import cursors
 from chalicelib.store.batch import Ref, ref
 from chalicelib.store.dynamo import call, from_item, query_all, to_item, to_values
@@ -110,10 +110,11 @@ class Channels:
         items = [decode(from_item(item)) for item in response.get("Items", [])]
         return items, cursors.encode(from_item(last) if last else None)
 
-    def all_active(self) -> list[Channel]:
-        """Every active channel: a full scan, for operators (reconcile), never on a request path."""
+    def all_open(self) -> list[Channel]:
+        """Every open channel (active or queued): a full scan, for operators (reconcile), never on a
+        request path."""
         items = scan_prefix(self.table, "channel#")
-        return [decode(item) for item in items if item["sk"] == keys.CHANNEL_SK and item["status"] == ACTIVE]
+        return [decode(item) for item in items if item["sk"] == keys.CHANNEL_SK and item["status"] in OPEN_STATUSES]
 
     # -- transaction items --------------------------------------------------
 

@@ -35,6 +35,19 @@ def test_no_drift_after_normal_traffic(api):
     assert report.drift == []
 
 
+def test_a_queued_chat_is_no_drift(api, monkeypatch):
+    from chalicelib import store as store_module
+
+    monkeypatch.setenv("ROUTING_OVERFLOW", "queue")
+    store_module.reset()
+    api.token("agent", 1)
+    for customer_id in (1, 2, 3):
+        api.initiate(customer_id)  # the third waits in the queue
+    report = reconcile(get_store(), fix=True)
+    assert report.drift == [] and report.fixed == []
+    invariants.check()
+
+
 def test_reports_and_fixes_a_drifted_agent_count(api, capsys):
     agent = api.token("agent", 1)
     api.initiate(1)
