@@ -32,16 +32,23 @@ export class Conversation {
 }
 
 function item(message, viewerRole) {
-  const mine = message.sender_role === viewerRole;
-  const who = mine ? "You" : `${message.sender_role === "agent" ? "Agent" : "Customer"} ${message.sender_id}`;
   const time = el("time", { dateTime: message.created_at }, new Date(message.created_at).toLocaleTimeString());
-  const node = el(
-    "li",
-    { className: `message ${mine ? "mine" : "theirs"}` },
-    el("span", { className: "who" }, who),
-    el("p", { className: "text" }, message.text),
-    time,
-  );
+  let node;
+  if (message.sender_role === "system") {
+    // What happened to the chat (queued, assigned, transferred, requeued, left): a line, not a speaker's bubble.
+    node = el("li", { className: "message system" }, el("p", { className: "text" }, message.text), " ", time);
+    if (message.kind) node.dataset.kind = message.kind;
+  } else {
+    const mine = message.sender_role === viewerRole;
+    const who = mine ? "You" : `${message.sender_role === "agent" ? "Agent" : "Customer"} ${message.sender_id}`;
+    node = el(
+      "li",
+      { className: `message ${mine ? "mine" : "theirs"}` },
+      el("span", { className: "who" }, who),
+      el("p", { className: "text" }, message.text),
+      time,
+    );
+  }
   node.dataset.id = message.message_id;
   return node;
 }

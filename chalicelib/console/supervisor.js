@@ -1,11 +1,13 @@
 // The supervisor's view: every agent's status, load, capacity and last heartbeat; set a capacity,
-// force an agent offline; the team's active chats. Refreshed every 5 s (supervisors get no socket).
+// force an agent offline; the queue's length and head; the team's active chats, each with a transfer
+// control. Refreshed every 5 s (supervisors get no socket).
 
-import { ago, call, el, showError } from "./api.js";
+import { ago, call, el, features, showError } from "./api.js";
 
 const $ = (id) => document.getElementById(id);
 const REFRESH_MS = 5000;
 const MAX_PAGES = 20;
+const QUEUE_HEAD = 5; // the queue's first entries shown
 
 async function allPages(path, token, key) {
   const items = [];
@@ -22,6 +24,9 @@ async function allPages(path, token, key) {
 export function supervisorView({ id, token, onAuthLost }) {
   const base = `supervisor/${id}`;
   const cards = new Map(); // agent id -> {node, fields}
+  const rows = new Map(); // channel id -> {node, text, select, error}: kept across refreshes (focus, choice)
+  let agentList = [];
+  let hasQueue = false;
 
   function card(agent) {
     let found = cards.get(agent.id);
@@ -80,17 +85,107 @@ export function supervisorView({ id, token, onAuthLost }) {
     }
   }
 
+  // -- the queue: its length and its head --------------------------------------------
+
+  async function showQueue() {
+    if (!hasQueue) return;
+    const page = await call("GET", `${base}/queue`, { token, query: { limit: QUEUE_HEAD } });
+    const waiting = page.queued;
+    const count = waiting === 0 ? "Nobody is waiting." : `${waiting} ${waiting === 1 ? "chat" : "chats"} waiting.`;
+    if ($("sv-queue-count").textContent !== count) $("sv-queue-count").textContent = count;
+    const items = page.entries.map((entry) => {
+      const back = entry.declined_by ? `, put back by agent ${entry.declined_by}` : "";
+      return el("li", {}, `Customer ${entry.customer_id}, queued ${ago(entry.queued_at)}${back}`);
+    });
+    $("sv-queue").replaceChildren(...items);
+    $("sv-queue-box").hidden = false;
+  }
+
+  // -- active chats, each with a transfer control ----------------------------------------
+
+  function row(channel) {
+    let found = rows.get(channel.channel_id);
+    if (found) return found;
+    const key = channel.channel_id;
+    const select = el("select", { id: `transfer-${key}`, name: "to", required: true });
+    const error = el("p", { className: "error", id: `transfer-${key}-error`, hidden: true });
+    error.setAttribute("role", "alert");
+    select.setAttribute("aria-describedby", error.id);
+    const text = el("p", { className: "chat-text" });
+    const label = el("label", { htmlFor: select.id }, `Transfer customer ${channel.customer_id}'s chat to`);
+    const submit = el("button", { type: "submit" }, "Transfer");
+    const form = el("form", { className: "transfer-form" }, label, select, submit);
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      if (select.value) transfer(key, select.value, found);
+    });
+    const node = el("li", { className: "card" }, text, form, error);
+    node.dataset.channel = key;
+    found = { node, text, select, error };
+    rows.set(key, found);
+    return found;
+  }
+
+  // The choices: none yet (a click alone moves nothing), back to the queue, then every other agent with
+  // its state (the API says no to an unavailable one).
+  function targets(select, channel) {
+    const options = [["", "Choose…"], ["queue", "Back to the queue"]];
+    for (const agent of agentList) {
+      if (agent.id === channel.agent_id) continue;
+      const state = `${agent.status}, ${agent.active_chats} of ${agent.max_chats}`;
+      options.push([String(agent.id), `${agent.username} (agent ${agent.id}, ${state})`]);
+    }
+    const shown = [...select.options].map((option) => `${option.value}=${option.text}`).join("|");
+    if (shown === options.map(([value, text]) => `${value}=${text}`).join("|")) return;
+    const chosen = select.value;
+    select.replaceChildren(...options.map(([value, text]) => el("option", { value }, text)));
+    if (options.some(([value]) => value === chosen)) select.value = chosen;
+  }
+
+  function showChats(chats) {
+    const ids = new Set(chats.map((channel) => channel.channel_id));
+    for (const key of [...rows.keys()]) if (!ids.has(key)) rows.delete(key);
+    const items = chats.map((channel) => {
+      const found = row(channel);
+      const text = `Customer ${channel.customer_id} with agent ${channel.agent_id}, since ${ago(channel.created_at)}`;
+      if (found.text.textContent !== text) found.text.textContent = text;
+      targets(found.select, channel);
+      return found.node;
+    });
+    const list = $("sv-chats");
+    if (items.length !== list.children.length || items.some((node, index) => list.children[index] !== node)) {
+      list.replaceChildren(...items);
+    }
+    $("sv-no-chats").hidden = chats.length > 0;
+  }
+
+  async function transfer(channelId, target, found) {
+    found.error.hidden = true;
+    const body = target === "queue" ? { to: "queue" } : { to_agent_id: Number(target) };
+    try {
+      await call("POST", `${base}/chats/${channelId}/transfer`, { token, body });
+      await refresh();
+    } catch (error) {
+      if (error.status === 401) {
+        onAuthLost(error);
+        return;
+      }
+      found.error.textContent =
+        error.code === "agent_unavailable"
+          ? `Not transferred: agent ${target} cannot take it now (offline, away or at capacity).`
+          : `Not transferred: ${error.message}.`;
+      found.error.hidden = false;
+    }
+  }
+
   async function refresh() {
     try {
       const agents = await allPages(`${base}/agents`, token, "agents");
-      agents.sort((a, b) => a.id - b.id).forEach(show);
-      $("agents").replaceChildren(...agents.map((agent) => cards.get(agent.id).node));
-      const chats = await allPages(`${base}/chats`, token, "channels");
-      const items = chats.map((channel) =>
-        el("li", {}, `Customer ${channel.customer_id} with agent ${channel.agent_id}, since ${ago(channel.created_at)}`),
-      );
-      $("sv-chats").replaceChildren(...items);
-      $("sv-no-chats").hidden = chats.length > 0;
+      agentList = agents.sort((a, b) => a.id - b.id);
+      agentList.forEach(show);
+      $("agents").replaceChildren(...agentList.map((agent) => cards.get(agent.id).node));
+      await showQueue();
+      showChats(await allPages(`${base}/chats`, token, "channels"));
     } catch (error) {
       if (error.status === 401) onAuthLost(error);
       else showError(error);
@@ -100,7 +195,10 @@ export function supervisorView({ id, token, onAuthLost }) {
   const onRefresh = () => refresh();
   $("refresh").addEventListener("click", onRefresh);
   const timer = setInterval(refresh, REFRESH_MS);
-  refresh();
+  features().then((routes) => {
+    hasQueue = routes.has("GET /supervisor/{supervisor_id}/queue");
+    refresh();
+  });
   $("mode").hidden = true;
 
   return {
@@ -108,6 +206,8 @@ export function supervisorView({ id, token, onAuthLost }) {
       clearInterval(timer);
       $("refresh").removeEventListener("click", onRefresh);
       $("agents").replaceChildren();
+      $("sv-chats").replaceChildren();
+      $("sv-queue-box").hidden = true;
     },
   };
 }

@@ -7,8 +7,11 @@ two browser sessions, hold a whole conversation, and a supervisor changes a
 capacity and sees it take effect. The shared test server has no WebSocket
 gateway, so those pages run on their polling fallback; one more test starts a
 server of its own beside the local gateway and stream poller (as ``make run``
-wires them) and holds the conversation over push. Screenshots go to
-``docs/img/console-*.png``.
+wires them) and holds the conversation over push. A second server of the module
+runs with ``ROUTING_OVERFLOW=queue`` (``queue_live``): a customer waits in the
+queue, sees the place and the estimate, and leaves; a supervisor sees the queue
+and transfers a chat; an agent transfers a chat to another agent. Screenshots
+go to ``docs/img/console-*.png``.
 
 Without chromium and chromedriver the browser tier fails, saying what to
 install (``apt-get install chromium chromium-driver``), unless ``SKIP_BROWSER=1``.
@@ -236,7 +239,7 @@ def test_a_customer_and_an_agent_hold_a_whole_conversation(live, browsers):
     log_in(customer, live, "customer", "daungugur", "strongpass1")
     assert text_of(customer, "whoami") == "daungugur (customer 1)"
     assert customer.execute_script("return location.href").endswith("/console/")  # no token in the URL
-    assert customer.find_element("id", "leave-chat").is_displayed() is False  # no leave route yet
+    assert customer.find_element("id", "leave-chat").is_displayed() is False  # no chat to leave yet
 
     customer.find_element("id", "start-chat").click()
     wait_for(customer, shows("customer-status", "Chatting with agent 1"), "the chat assigned")
@@ -345,3 +348,122 @@ def test_the_conversation_arrives_over_the_websocket(push_server, browsers):
     # The customer long-polls for 5 s while polling: within 3 s, only the socket can have told it.
     wait_for(customer, shows("customer-status", "resolved"), "the resolve pushed to the customer", timeout=3)
     assert on_push(agent) and on_push(customer)
+
+
+# -- with a queue: a server of its own with ROUTING_OVERFLOW=queue ------------------------
+
+
+@pytest.fixture(scope="module")
+def queue_server(dynamodb_local) -> Iterator[str]:
+    """``chalice local`` as the shared ``http_server`` (same DynamoDB Local), with ``ROUTING_OVERFLOW=queue``.
+
+    The shared server is session-wide and keeps the seed's overflow rules; this one serves this module only."""
+    env = {
+        **os.environ,
+        **stage_environment(),
+        "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_local.endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "ROUTING_OVERFLOW": "queue",
+    }
+    with chalice_local(env) as base:
+        yield base
+
+
+@pytest.fixture
+def queue_live(real: None, queue_server: str) -> str:
+    """``real`` (fresh tables, demo users), served with a queue; the base URL."""
+    return queue_server
+
+
+def choose(browser, select_id: str, value: str) -> None:
+    from selenium.webdriver.support.ui import Select
+
+    Select(browser.find_element("id", select_id)).select_by_value(value)
+
+
+def test_a_queued_customer_sees_the_place_and_leaves_and_the_supervisor_sees_the_queue(queue_live, browsers):
+    api = LiveApi(queue_live)
+    api.login(User("agent", 1, "annasianna", "strongpass1"))  # the only agent online: capacity 2
+    held = {}
+    for customer_id, username, password in ((2, "mawarberduri", "strongpass2"), (3, "langitbiru", "strongpass3")):
+        answer = api.initiate(customer_id, api.login(User("customer", customer_id, username, password))).body
+        assert answer["agent_id"] == 1
+        held[customer_id] = answer["channel_id"]
+
+    customer, supervisor = browsers(), browsers()
+    log_in(customer, queue_live, "customer", "daungugur", "strongpass1")
+    customer.find_element("id", "start-chat").click()
+    wait_for(customer, shows("customer-queue", "Waiting — position 1"), "the place in the queue")
+    # One online agent with 2 slots, no chat handled yet: 1 x 300 s / 2 slots = 150 s, "about 3 min".
+    assert text_of(customer, "customer-queue") == "Waiting — position 1, about 3 min"
+    assert customer.find_element("id", "customer-queue").get_attribute("aria-live") == "polite"
+    assert text_of(customer, "customer-status") == "Waiting for an agent."
+    wait_for(customer, shows("customer-messages", "waiting in the queue"), "the queued system entry")
+    entry = customer.find_element("css selector", "#customer-messages li.system")
+    assert entry.get_attribute("data-kind") == "queued" and not entry.find_elements("css selector", ".who")
+    write(customer, "customer-text", "Saya tunggu")  # customers may write while they wait
+    wait_for(customer, shows("customer-messages", "Saya tunggu"), "a message sent while queued")
+
+    log_in(supervisor, queue_live, "supervisor", "supervisor", "strongpass0")
+    wait_for(supervisor, shows("sv-queue-count", "1 chat waiting."), "the queue's length")
+    assert text_of(supervisor, "sv-queue").startswith("Customer 1, queued")
+    assert fits_the_phone(customer) and fits_the_phone(supervisor)
+
+    customer.find_element("id", "leave-chat").click()
+    wait_for(customer, shows("customer-status", "You left the chat"), "the customer out of the queue")
+    assert not customer.find_element("id", "customer-queue").is_displayed()
+    assert customer.find_element("id", "start-chat").is_displayed()
+    wait_for(customer, shows("customer-past-chats", "No agent · you left"), "the chat among the past ones")
+    supervisor.find_element("id", "refresh").click()
+    wait_for(supervisor, shows("sv-queue-count", "Nobody is waiting."), "the queue empty")
+    assert customer.find_element("id", "customer-queue").is_displayed() is False  # and it stays gone
+
+    # The supervisor moves customer 2's chat: agent 2 is offline (refused, said by the chat), then the queue.
+    choose(supervisor, f"transfer-{held[2]}", "2")
+    supervisor.find_element("css selector", f'#sv-chats li[data-channel="{held[2]}"] button').click()
+    refusal = f"transfer-{held[2]}-error"
+    wait_for(supervisor, shows(refusal, "agent 2 cannot take it now"), "the refusal next to the chat")
+    assert supervisor.find_element("id", refusal).get_attribute("role") == "alert"
+    choose(supervisor, f"transfer-{held[2]}", "queue")
+    supervisor.find_element("css selector", f'#sv-chats li[data-channel="{held[2]}"] button').click()
+    wait_for(supervisor, shows("sv-queue-count", "1 chat waiting."), "the chat back in the queue")
+    assert "Customer 2" in text_of(supervisor, "sv-queue") and "put back by agent 1" in text_of(supervisor, "sv-queue")
+    wait_for(supervisor, lambda b: "Customer 2" not in text_of(b, "sv-chats"), "the chat gone from the active list")
+
+
+def test_an_agent_transfers_a_chat_to_another_agent(queue_live, browsers):
+    from selenium.webdriver.common.keys import Keys
+
+    api = LiveApi(queue_live)
+    first, second = browsers(), browsers()
+    log_in(first, queue_live, "agent", "annasianna", "strongpass1")
+    wait_for(first, shows("agent-presence", "You are online"), "agent 1 online")
+    token = api.login(User("customer", 1, "daungugur", "strongpass1"))
+    assert api.initiate(1, token).body["agent_id"] == 1  # the only agent online
+    assert api.customer_send(1, token, "Mau ganti alamat").status == 201
+    log_in(second, queue_live, "agent", "rosesimawar", "strongpass2")
+
+    wait_for(first, shows("agent-chats", "Customer 1"), "the chat at agent 1")
+    first.find_element("css selector", "#agent-chats button").click()
+    wait_for(first, shows("agent-messages", "Mau ganti alamat"), "the customer's message at agent 1")
+    assert "(rule under_cap, reason initiate)" in text_of(first, "agent-chat-why")
+
+    box = first.find_element("id", "transfer-agent")
+    box.send_keys("3", Keys.ENTER)  # agent 3 never logged in: 409 agent_unavailable
+    wait_for(first, shows("transfer-error", "agent 3 cannot take it now"), "the refusal next to the control")
+    assert box.get_attribute("aria-invalid") == "true"
+    assert "Customer 1" in text_of(first, "agent-chats")  # still agent 1's
+    box.clear()
+    box.send_keys("2", Keys.ENTER)
+    wait_for(first, shows("agent-notice", "The chat with customer 1 is now with agent 2."), "the transfer said")
+    wait_for(first, shows("agent-no-chats", "No active chats"), "the chat gone from agent 1")
+
+    wait_for(second, shows("agent-chats", "Customer 1 (1 unread)"), "the chat at agent 2, its message unread")
+    second.find_element("css selector", "#agent-chats button").click()
+    wait_for(second, shows("agent-messages", "Transferred from agent 1 to agent 2."), "the transfer in the history")
+    entry = second.find_element("css selector", '#agent-messages li.system[data-kind="transferred"]')
+    assert not entry.find_elements("css selector", ".who")  # a line, not a speaker's bubble
+    assert "it was transferred to you (rule chosen, reason transfer, by agent 1)" in text_of(second, "agent-chat-why")
+    assert fits_the_phone(second)
