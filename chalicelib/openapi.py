@@ -17,6 +17,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from chalicelib.fields import SORTABLE_SCHEMA
 from chalicelib.inputs import MAX_ID
 from chalicelib.routes.common import RouteSpec
 from chalicelib.routes.payloads import ErrorReply
@@ -107,11 +108,18 @@ def _operation(spec: RouteSpec, components: _Components) -> dict[str, Any]:
     return operation
 
 
+def _path_schema(name: str, ids: dict[str, Any]) -> dict[str, Any]:
+    if name == "channel_id":
+        return dict(SORTABLE_SCHEMA)
+    return ids if name.endswith("_id") else {"type": "string"}
+
+
 def _path_parameters(path: str) -> list[dict[str, Any]]:
-    """Every ``{name}`` of the path: a positive integer id (``*_id``), else a string (a console file's name)."""
+    """Every ``{name}`` of the path: a chat's id (``channel_id``), a positive integer id (other
+    ``*_id``), else a string (a console file's name)."""
     ids = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
     return [
-        {"name": name, "in": "path", "required": True, "schema": ids if name.endswith("_id") else {"type": "string"}}
+        {"name": name, "in": "path", "required": True, "schema": _path_schema(name, ids)}
         for name in re.findall(r"{(\w+)}", path)
     ]
 
