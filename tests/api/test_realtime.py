@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from chalicelib import realtime
+from chalicelib import store as store_module
 from chalicelib.config import get_settings
 from chalicelib.errors import Unauthorized
 
@@ -61,3 +62,23 @@ def test_the_gateway_answers_401_to_a_bad_ticket_and_200_to_a_good_one(api):
     assert ws_connect(event(None), None)["statusCode"] == 401
     assert ws_connect(event("nope"), None)["statusCode"] == 401
     assert ws_connect(event(ticket_of(url)), None)["statusCode"] == 200
+
+
+def test_a_supervisor_ticket_watches_the_default_team_or_the_one_named(api, store, monkeypatch):
+    monkeypatch.setenv("TEAMS", "default,sales")
+    store_module.reset()
+    token = api.token("supervisor", 1)
+    default = api.request("POST", "/supervisor/1/ws-ticket", token=token)
+    sales = api.request("POST", "/supervisor/1/ws-ticket", token=token, form={"team": "sales"})
+    assert default.status == sales.status == 200
+    assert token not in sales.body["url"]
+    store = store_module.get_store()
+    for connection_id, reply in (("s-default", default), ("s-sales", sales)):
+        realtime.connect(store, get_settings(), ticket_of(reply.body["url"]), connection_id, ENDPOINT)
+    assert [c.connection_id for c in store.connections.of_team("default", 5)[0]] == ["s-default"]
+    assert [c.connection_id for c in store.connections.of_team("sales", 5)[0]] == ["s-sales"]
+
+
+def test_a_supervisor_ticket_for_an_unknown_team_is_a_400(api):
+    reply = api.request("POST", "/supervisor/1/ws-ticket", token=api.token("supervisor", 1), form={"team": "nope"})
+    assert reply.status == 400 and reply.body["error"]["field"] == "team"
