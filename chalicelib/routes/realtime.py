@@ -13,7 +13,7 @@ from typing import Any
 from chalice import Blueprint, Response
 from chalice.app import DynamoDBEvent, WebsocketEvent
 
-from chalicelib import realtime
+from chalicelib import metrics, realtime
 from chalicelib.config import get_settings
 from chalicelib.errors import DomainError
 from chalicelib.keys import AGENT, CUSTOMER, SUPERVISOR
@@ -71,5 +71,7 @@ def on_message(_event: WebsocketEvent) -> None:
 
 
 def on_stream(event: DynamoDBEvent) -> None:
-    """A batch of stream records (users or chats table): push their events."""
-    realtime.deliver(get_store(), event.to_dict()["Records"])
+    """A batch of stream records (users or chats table): push their events, then write their metrics."""
+    events = realtime.events_of(event.to_dict()["Records"])
+    realtime.push(get_store(), events)
+    metrics.emit(metrics.to_metrics(events), get_settings().metrics_namespace)
