@@ -22,6 +22,9 @@ LOCAL_STAGES = frozenset({"local", "test"})
 MAX_TOKEN_TTL_SECONDS = 12 * 3600
 MIN_SECRET_CHARS = 32
 TEAM_NAME = re.compile(r"^[a-z0-9_-]{1,32}$")
+# CloudWatch's namespace characters; "AWS/" is reserved for AWS's own.
+METRICS_NAMESPACE = re.compile(r"^(?!AWS/)[0-9A-Za-z._/#: -]{1,255}$")
+DEFAULT_METRICS_NAMESPACE = "AgentAllocation"
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,8 @@ class Settings:
     ws_url: str | None = None
     # The management API push is sent to; None: derived from each connection's $connect event.
     ws_management_url: str | None = None
+    # The CloudWatch namespace of the stream handler's EMF metrics; None: no metrics.
+    metrics_namespace: str | None = DEFAULT_METRICS_NAMESPACE
 
     @property
     def queueing(self) -> bool:
@@ -159,7 +164,18 @@ def load_settings() -> Settings:
         default_handle_seconds=_env_int("DEFAULT_HANDLE_SECONDS", 300, 1, 86_400),
         ws_url=_ws_url(stage),
         ws_management_url=os.environ.get("WS_MANAGEMENT_URL") or None,
+        metrics_namespace=_metrics_namespace(),
     )
+
+
+def _metrics_namespace() -> str | None:
+    """METRICS_NAMESPACE (default ``AgentAllocation``); set but empty: metrics are off."""
+    value = os.environ.get("METRICS_NAMESPACE", DEFAULT_METRICS_NAMESPACE)
+    if value == "":
+        return None
+    if not METRICS_NAMESPACE.match(value):
+        raise ConfigError("environment variable METRICS_NAMESPACE must be a CloudWatch namespace (not AWS/...)")
+    return value
 
 
 def _ws_url(stage: str) -> str | None:

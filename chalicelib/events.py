@@ -15,6 +15,11 @@ of the users or chats table to zero or more ``Event`` values:
   queue: then with ``from_agent_id``).
 - ``chat.left``: the customer left the chat (queued or active).
 
+Each event carries its ``team`` where the image says it: a channel's ``team``,
+an agent's ``pool`` (a message's team is the chat's, added at delivery). A
+team's supervisors receive every event of the team but ``message.created``
+(``Event.supervising_team``).
+
 ``event_id`` is derived from the record's ``eventID`` (unique per stream record,
 the same when a batch is delivered again) and the event type, so a replayed
 record yields the same id and consumers de-duplicate on it. TTL deletions
@@ -47,6 +52,9 @@ AGENT_PRESENCE = "agent.presence"
 TYPES = (CHAT_ASSIGNED, CHAT_QUEUED, CHAT_TRANSFERRED, CHAT_RESOLVED, CHAT_LEFT, MESSAGE_CREATED, AGENT_PRESENCE)
 
 ROLES_IN_EVENTS = (keys.AGENT, keys.CUSTOMER)  # a system entry's audience is the chat's participants
+# What a team's supervisors receive: every event of the team but messages (their text is the
+# participants' business: privacy).
+SUPERVISED_TYPES = frozenset(TYPES) - {MESSAGE_CREATED}
 
 
 @dataclass(frozen=True)
@@ -58,6 +66,7 @@ class Event:
     agent_id: int | None = None
     customer_id: int | None = None
     data: dict[str, Any] = field(default_factory=dict)
+    team: str | None = None  # the chat's team, or the agent's; None where unknown (chats from before teams)
 
     JSON: ClassVar[Shape] = Shape(
         event_id=Out(schema={"description": "Stable: a replayed stream record gives the same id."}),
@@ -66,14 +75,15 @@ class Event:
         chat_id=Out(),
         agent_id=Out(),
         customer_id=Out(),
+        team=Out(schema={"description": "The chat's or the agent's team; null where unknown."}),
         data=Out(),
     )
 
     def to_dict(self) -> dict[str, Any]:
         return self.JSON.dump(self)
 
-    def with_participants(self, agent_id: int, customer_id: int) -> Event:
-        return replace(self, agent_id=agent_id, customer_id=customer_id)
+    def with_participants(self, agent_id: int | None, customer_id: int, team: str | None = None) -> Event:
+        return replace(self, agent_id=agent_id, customer_id=customer_id, team=team or self.team)
 
     def audience(self) -> list[tuple[str, int]]:
         """The users (role, id) this event is pushed to: the chat's participants (and the agent a
@@ -86,6 +96,10 @@ class Event:
         if self.customer_id is not None:
             users.append((keys.CUSTOMER, self.customer_id))
         return users
+
+    def supervising_team(self) -> str | None:
+        """The team whose supervisors receive this event (never a message), or ``None``."""
+        return self.team if self.type in SUPERVISED_TYPES else None
 
 
 def to_events(record: dict[str, Any]) -> list[Event]:
@@ -107,7 +121,7 @@ def to_events(record: dict[str, Any]) -> list[Event]:
         return [made(MESSAGE_CREATED, message.created_at, message.channel_id, {"message": message.to_dict()}, **sender)]
     if pk.startswith(f"{keys.AGENT}#") and name == "MODIFY" and new.get("status") != old.get("status"):
         data = {"status": new.get("status"), "previous": old.get("status")}
-        return [made(AGENT_PRESENCE, None, None, data, agent_id=int(new["agent_id"]))]
+        return [made(AGENT_PRESENCE, None, None, data, team=new.get("pool"), agent_id=int(new["agent_id"]))]
     return []
 
 
@@ -116,6 +130,7 @@ def _channel_events(made: _Maker, new: dict[str, Any], old: dict[str, Any]) -> l
     channel = decode_channel(new)
     people = {"agent_id": channel.agent_id, "customer_id": channel.customer_id}
     data = {"channel": channel.to_dict()}
+    made = replace(made, team=channel.team)
     if status == ACTIVE and was != ACTIVE:
         return [made(CHAT_ASSIGNED, None if was else channel.created_at, channel.channel_id, data, **people)]
     if status == QUEUED and was != QUEUED:  # queued at initiate, or put back
@@ -136,9 +151,14 @@ class _Maker:
 
     record_id: str
     record_time: str
+    team: str | None = None
 
-    def __call__(self, kind: str, time: str | None, chat_id: str | None, data: dict[str, Any], **who: int) -> Event:
-        return Event(event_id(self.record_id, kind), kind, time or self.record_time, chat_id, data=data, **who)
+    def __call__(
+        self, kind: str, time: str | None, chat_id: str | None, data: dict[str, Any], team: str | None = None,
+        **who: int,
+    ) -> Event:  # fmt: skip
+        at = time or self.record_time
+        return Event(event_id(self.record_id, kind), kind, at, chat_id, data=data, team=team or self.team, **who)
 
 
 def event_id(record_id: str, kind: str) -> str:

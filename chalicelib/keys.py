@@ -8,6 +8,9 @@ Tables (see ``chalicelib.store.tables``):
   ``idem#<role>#<user_id>#<key>`` (idempotency records of sends);
   ``pk`` = ``queue#<team>``: ``sk`` = ``state`` (the queue's counters) |
   ``entry#<priority>#<id>`` (a queued chat; head first)
+- connections: ``pk`` = ``<role>#<id>`` (a user's sockets) | ``watch#<team>``
+  (the team's supervisors' sockets), ``sk`` = ``conn#<connection_id>``;
+  ``conn#<connection_id>`` / ``conn`` (its owner); ``ticket#<sha256>`` / ``ticket``
 - tokens: ``pk`` = ``revoked#<jti>`` (logged-out tokens) |
   ``throttle#user#<role>#<username>#<window>``,
   ``throttle#source#<address>#<window>`` and ``throttle#device#<id>#<window>``
@@ -50,6 +53,11 @@ def agent_pk(agent_id: int) -> str:
 
 def customer_pk(customer_id: int) -> str:
     return user_pk(CUSTOMER, customer_id)
+
+
+def team_watch_pk(team: str) -> str:
+    """The connections-table partition of the sockets of a team's supervisors."""
+    return f"watch#{team}"
 
 
 def login_pk(role: str, username: str) -> str:

@@ -4,12 +4,14 @@
   the complete URL to connect with it (no access token in any URL).
 - ``connect`` / ``disconnect``: ``$connect`` consumes the ticket and records the
   connection under its user; ``$disconnect`` forgets it.
-- ``deliver``: the stream handler. Maps each record to events
+- ``deliver`` / ``push``: the stream handler. Maps each record to events
   (``chalicelib.events``) and posts each event to every open connection of the
   users it concerns: a chat's agent and customer, or the agent whose presence
-  changed. A connection only ever receives events of chats its user takes part
-  in. Connections found closed (``Gone``) are forgotten. A replayed batch posts
-  the same events again with the same ``event_id``s (clients de-duplicate).
+  changed. A user's connection only ever receives events of chats its user
+  takes part in. A supervisor's connection watches one team: it receives the
+  team's events except messages (``Event.supervising_team``). Connections found
+  closed (``Gone``) are forgotten. A replayed batch posts the same events again
+  with the same ``event_id``s (clients de-duplicate).
 """
 
 from __future__ import annotations
@@ -37,6 +39,9 @@ from chalicelib.store.tickets import TICKET_TTL_SECONDS
 log = logging.getLogger(__name__)
 
 BATCH_GET_LIMIT = 100
+# The supervisor sockets of one team that receive its events (one query page): bounds a batch's
+# posts to (its events) x (participants' sockets + MAX_TEAM_SOCKETS).
+MAX_TEAM_SOCKETS = 20
 Post = Callable[[str, str, bytes], bool]
 
 
@@ -54,13 +59,16 @@ class WsTicket:
         return self.JSON.dump(self)
 
 
-def issue_ticket(store: Store, settings: Settings, principal: Principal, *, now: float | None = None) -> WsTicket:
-    """A new ticket for the caller (committed only while the caller's token is not revoked)."""
+def issue_ticket(
+    store: Store, settings: Settings, principal: Principal, *, team: str | None = None, now: float | None = None
+) -> WsTicket:
+    """A new ticket for the caller (committed only while the caller's token is not revoked);
+    ``team``: a supervisor's, the team whose events the socket receives."""
     if settings.ws_url is None:
         raise Unavailable("real-time push is not configured in this stage", code="push_unavailable", retry_after=60)
     now = time.time() if now is None else now
     ticket = secrets.token_urlsafe(32)
-    store.transaction(principal).add(store.tickets.issue(ticket, principal.role, principal.user_id, now)).commit()
+    store.transaction(principal).add(store.tickets.issue(ticket, principal.role, principal.user_id, now, team)).commit()
     expires = datetime.fromtimestamp(int(now) + TICKET_TTL_SECONDS, UTC)
     return WsTicket(
         url=f"{settings.ws_url}/?{urlencode({'ticket': ticket})}",
@@ -74,10 +82,10 @@ def connect(
     """Consume ``ticket`` and record the connection for its user. Raises ``Unauthorized``
     (``invalid_ticket``) for a ticket that is unknown, used or expired."""
     now = time.time() if now is None else now
-    role, user_id = store.tickets.consume(ticket, now)
-    connection = Connection(connection_id, role, user_id, settings.ws_management_url or endpoint)
+    role, user_id, team = store.tickets.consume(ticket, now)
+    connection = Connection(connection_id, role, user_id, settings.ws_management_url or endpoint, team)
     store.connections.add(connection, now)
-    log.info("connection %s opened for %s %d", connection_id, role, user_id)
+    log.info("connection %s opened for %s %d%s", connection_id, role, user_id, f" (team {team})" if team else "")
     return connection
 
 
@@ -85,24 +93,54 @@ def disconnect(store: Store, connection_id: str) -> None:
     store.connections.remove(connection_id)
 
 
+def events_of(records: Iterable[dict[str, Any]]) -> list[Event]:
+    """The events of a batch of stream records, in order (pure)."""
+    return [event for record in records for event in to_events(record)]
+
+
 def deliver(store: Store, records: Iterable[dict[str, Any]], *, post: Post = sockets.post) -> int:
-    """Push the events of stream ``records`` to their users' connections; returns how many posts succeeded."""
-    events = _with_participants(store, [event for record in records for event in to_events(record)])
-    connections: dict[tuple[str, int], list[Connection]] = {}
+    """Push the events of stream ``records``; returns how many posts succeeded."""
+    return push(store, events_of(records), post=post)
+
+
+def push(store: Store, events: list[Event], *, post: Post = sockets.post) -> int:
+    """Post each event to its users' connections and to its team's supervisors' (not messages);
+    returns how many posts succeeded.
+
+    Cost per batch: one query per distinct user and per distinct team, then one post per event
+    and connection; a team's supervisors are read up to ``MAX_TEAM_SOCKETS`` connections."""
+    events = _with_participants(store, events)
+    audiences: dict[tuple[str, Any], list[Connection]] = {}
+
+    def connections_of(audience: tuple[str, Any]) -> list[Connection]:
+        if audience not in audiences:
+            kind, who = audience
+            audiences[audience] = store.connections.of_user(*who) if kind == "user" else _team_sockets(store, who)
+        return audiences[audience]
+
     sent = 0
     for event in events:
         data = json.dumps(event.to_dict(), separators=(",", ":")).encode()
-        for user in event.audience():
-            if user not in connections:
-                connections[user] = store.connections.of_user(*user)
-            for connection in list(connections[user]):
+        targets: list[tuple[str, Any]] = [("user", user) for user in event.audience()]
+        if (team := event.supervising_team()) is not None:
+            targets.append(("team", team))
+        for audience in targets:
+            connections = connections_of(audience)
+            for connection in list(connections):
                 try:
                     sent += post(connection.endpoint, connection.connection_id, data)
                 except sockets.Gone:
                     log.info("connection %s is gone: forgotten", connection.connection_id)
                     store.connections.remove(connection.connection_id)
-                    connections[user].remove(connection)
+                    connections.remove(connection)
     return sent
+
+
+def _team_sockets(store: Store, team: str) -> list[Connection]:
+    connections, more = store.connections.of_team(team, MAX_TEAM_SOCKETS)
+    if more:
+        log.warning("team %s has over %d supervisor sockets: only the first get its events", team, MAX_TEAM_SOCKETS)
+    return connections
 
 
 def _with_participants(store: Store, events: list[Event]) -> list[Event]:
@@ -120,6 +158,6 @@ def _with_participants(store: Store, events: list[Event]) -> list[Event]:
             channel = channels.get(event.chat_id or "")
             if channel is None:
                 continue
-            event = event.with_participants(channel.agent_id, channel.customer_id)
+            event = event.with_participants(channel.agent_id, channel.customer_id, channel.team)
         out.append(event)
     return out

@@ -136,6 +136,11 @@ class InitiateInput:
 
 
 @dataclass(frozen=True)
+class TeamInput:
+    team: str = team_field()
+
+
+@dataclass(frozen=True)
 class PageInput:
     team: str = team_field()
     limit: int = _limit()

@@ -13,14 +13,14 @@ from typing import Any
 from chalice import Blueprint, Response
 from chalice.app import DynamoDBEvent, WebsocketEvent
 
-from chalicelib import realtime
+from chalicelib import metrics, realtime
 from chalicelib.config import get_settings
 from chalicelib.errors import DomainError
-from chalicelib.keys import AGENT, CUSTOMER
+from chalicelib.keys import AGENT, CUSTOMER, SUPERVISOR
 from chalicelib.models import Principal
 from chalicelib.realtime import WsTicket
 from chalicelib.routes.common import STATUS, reply, route
-from chalicelib.routes.payloads import NoInput
+from chalicelib.routes.payloads import NoInput, TeamInput
 from chalicelib.store import get_store
 
 log = logging.getLogger(__name__)
@@ -40,6 +40,12 @@ def agent_ticket(caller: Principal, _fields: NoInput) -> Response:
 def customer_ticket(caller: Principal, _fields: NoInput) -> Response:
     """A single-use WebSocket ticket: the customer's chat events"""
     return reply(realtime.issue_ticket(get_store(), get_settings(), caller))
+
+
+@route(bp, "POST", "/supervisor/{supervisor_id}/ws-ticket", role=SUPERVISOR, body=TeamInput, ok=TICKET_OK)
+def supervisor_ticket(caller: Principal, fields: TeamInput) -> Response:
+    """A single-use WebSocket ticket: the team's chat and presence events (never messages)"""
+    return reply(realtime.issue_ticket(get_store(), get_settings(), caller, team=fields.team))
 
 
 def on_connect(event: WebsocketEvent) -> dict[str, Any]:
@@ -65,5 +71,7 @@ def on_message(_event: WebsocketEvent) -> None:
 
 
 def on_stream(event: DynamoDBEvent) -> None:
-    """A batch of stream records (users or chats table): push their events."""
-    realtime.deliver(get_store(), event.to_dict()["Records"])
+    """A batch of stream records (users or chats table): push their events, then write their metrics."""
+    events = realtime.events_of(event.to_dict()["Records"])
+    realtime.push(get_store(), events)
+    metrics.emit(metrics.to_metrics(events), get_settings().metrics_namespace)

@@ -3,9 +3,12 @@
 Two items per connection, written together:
 
 - ``<role>#<id>`` / ``conn#<connection_id>``: the user's connections, one query
-  away when an event is pushed (no index, so no stale read);
-- ``conn#<connection_id>`` / ``conn``: who the connection belongs to, for
-  ``$disconnect``, which knows only the connection id.
+  away when an event is pushed (no index, so no stale read); a supervisor's
+  connection instead lives in its team's partition, ``watch#<team>`` /
+  ``conn#<connection_id>``, so the team's events find every supervisor
+  watching it with one query (no scan, no index);
+- ``conn#<connection_id>`` / ``conn``: who the connection belongs to (and the
+  team it watches), for ``$disconnect``, which knows only the connection id.
 
 Each carries ``expires_at`` a little past API Gateway's 2-hour connection
 limit, so a connection whose ``$disconnect`` never ran is cleaned up anyway.
@@ -35,6 +38,12 @@ class Connection:
     role: str
     user_id: int
     endpoint: str  # the management API that reaches it
+    team: str | None = None  # a supervisor's connection: the team whose events it receives
+
+
+def listing_pk(connection: Connection) -> str:
+    """The partition listing the connection: its team's (a supervisor's), else its user's."""
+    return keys.team_watch_pk(connection.team) if connection.team else keys.user_pk(connection.role, connection.user_id)
 
 
 def connection_pk(connection_id: str) -> str:
@@ -48,12 +57,14 @@ class Connections:
     def add(self, connection: Connection, now: float | None = None) -> None:
         """Record an open connection (both items, or neither)."""
         expires = int(time.time() if now is None else now) + CONNECTION_TTL_SECONDS
+        team = {"team": connection.team} if connection.team else {}
         user = {
-            "pk": keys.user_pk(connection.role, connection.user_id),
+            "pk": listing_pk(connection),
             "sk": connection_pk(connection.connection_id),
             "connection_id": connection.connection_id,
             "endpoint": connection.endpoint,
             TTL_ATTRIBUTE: expires,
+            **({"role": connection.role, "user_id": connection.user_id} if connection.team else {}),
         }
         owner = {
             "pk": connection_pk(connection.connection_id),
@@ -61,6 +72,7 @@ class Connections:
             "role": connection.role,
             "user_id": connection.user_id,
             TTL_ATTRIBUTE: expires,
+            **team,
         }
         taken = Conflict("the connection id is already registered", code="connection_exists")
         transaction = Transaction()
@@ -79,6 +91,22 @@ class Connections:
         )
         return [Connection(item["connection_id"], role, user_id, item["endpoint"]) for item in items]
 
+    def of_team(self, team: str, limit: int) -> tuple[list[Connection], bool]:
+        """The first ``limit`` connections of the team's supervisors (one strongly consistent query
+        of one partition), and whether there were more."""
+        items = query_all(
+            max_items=limit + 1,
+            TableName=self.table,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+            ExpressionAttributeValues=to_values({":pk": keys.team_watch_pk(team), ":prefix": CONNECTION_SK_PREFIX}),
+            ConsistentRead=True,
+        )
+        connections = [
+            Connection(item["connection_id"], item["role"], int(item["user_id"]), item["endpoint"], team)
+            for item in items[:limit]
+        ]
+        return connections, len(items) > limit
+
     def remove(self, connection_id: str) -> tuple[str, int] | None:
         """Forget a connection; returns its user (role, id), or ``None`` if it was not known."""
         response = call(
@@ -91,9 +119,10 @@ class Connections:
         if not owner:
             return None
         role, user_id = owner["role"], int(owner["user_id"])
+        listed = Connection(connection_id, role, user_id, "", owner.get("team"))
         call(
             "delete_item",
             TableName=self.table,
-            Key=to_item({"pk": keys.user_pk(role, user_id), "sk": connection_pk(connection_id)}),
+            Key=to_item({"pk": listing_pk(listed), "sk": connection_pk(connection_id)}),
         )
         return role, user_id

@@ -35,20 +35,22 @@ class Tickets:
     def __init__(self, table: str) -> None:
         self.table = table
 
-    def issue(self, ticket: str, role: str, user_id: int, now: float) -> Item:
-        """Store a new ticket for the user, good until ``now + TICKET_TTL_SECONDS``."""
+    def issue(self, ticket: str, role: str, user_id: int, now: float, team: str | None = None) -> Item:
+        """Store a new ticket for the user, good until ``now + TICKET_TTL_SECONDS``; ``team``: the
+        team a supervisor's socket watches."""
         values = {
             "pk": ticket_pk(ticket),
             "sk": TICKET_SK,
             "role": role,
             "user_id": user_id,
             TTL_ATTRIBUTE: int(now) + TICKET_TTL_SECONDS,
+            **({"team": team} if team else {}),
         }
         put = {"TableName": self.table, "Item": to_item(values), "ConditionExpression": ITEM_IS_NEW}
         return Item("ticket", {"Put": put})
 
-    def consume(self, ticket: str, now: float) -> tuple[str, int]:
-        """Use the ticket up (one conditional delete); returns its user (role, id).
+    def consume(self, ticket: str, now: float) -> tuple[str, int, str | None]:
+        """Use the ticket up (one conditional delete); returns its user (role, id) and team (or ``None``).
         Raises ``Unauthorized`` (``invalid_ticket``) if it is unknown, used or expired."""
         try:
             response = call(
@@ -66,4 +68,4 @@ class Tickets:
                 raise refused() from error
             raise
         owner: dict[str, Any] = from_item(response["Attributes"])
-        return owner["role"], int(owner["user_id"])
+        return owner["role"], int(owner["user_id"]), owner.get("team")

@@ -41,6 +41,7 @@ SAMPLES = {
     ("PUT", "/supervisor/{supervisor_id}/logout"): None,
     ("POST", "/agent/{agent_id}/ws-ticket"): None,
     ("POST", "/customer/{customer_id}/ws-ticket"): None,
+    ("POST", "/supervisor/{supervisor_id}/ws-ticket"): {"team": "default"},
     ("POST", "/agent/{agent_id}/chat/transfer"): {"customer_id": 1, "to_agent_id": 2},
     ("POST", "/customer/{customer_id}/chat/leave"): None,
     ("POST", "/supervisor/{supervisor_id}/chats/{channel_id}/transfer"): {"to_agent_id": 2},

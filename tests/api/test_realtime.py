@@ -6,14 +6,17 @@ tests/integration/test_realtime_e2e.py runs the real sockets through the local g
 
 from __future__ import annotations
 
+import json
 import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from chalicelib import realtime
+from chalicelib import store as store_module
 from chalicelib.config import get_settings
 from chalicelib.errors import Unauthorized
+from tests.support import FIXTURES
 
 ENDPOINT = "https://example.execute-api.us-east-1.amazonaws.com/api"
 
@@ -61,3 +64,50 @@ def test_the_gateway_answers_401_to_a_bad_ticket_and_200_to_a_good_one(api):
     assert ws_connect(event(None), None)["statusCode"] == 401
     assert ws_connect(event("nope"), None)["statusCode"] == 401
     assert ws_connect(event(ticket_of(url)), None)["statusCode"] == 200
+
+
+def test_a_supervisor_ticket_watches_the_default_team_or_the_one_named(api, store, monkeypatch):
+    monkeypatch.setenv("TEAMS", "default,sales")
+    store_module.reset()
+    token = api.token("supervisor", 1)
+    default = api.request("POST", "/supervisor/1/ws-ticket", token=token)
+    sales = api.request("POST", "/supervisor/1/ws-ticket", token=token, form={"team": "sales"})
+    assert default.status == sales.status == 200
+    assert token not in sales.body["url"]
+    store = store_module.get_store()
+    for connection_id, reply in (("s-default", default), ("s-sales", sales)):
+        realtime.connect(store, get_settings(), ticket_of(reply.body["url"]), connection_id, ENDPOINT)
+    assert [c.connection_id for c in store.connections.of_team("default", 5)[0]] == ["s-default"]
+    assert [c.connection_id for c in store.connections.of_team("sales", 5)[0]] == ["s-sales"]
+
+
+def test_a_supervisor_ticket_for_an_unknown_team_is_a_400(api):
+    reply = api.request("POST", "/supervisor/1/ws-ticket", token=api.token("supervisor", 1), form={"team": "nope"})
+    assert reply.status == 400 and reply.body["error"]["field"] == "team"
+
+
+def stream_batch() -> dict:
+    """The chats-table records of the recorded conversation (assigned, two messages, resolved)."""
+    records = json.loads((FIXTURES / "stream_records.json").read_text())["records"]
+    return {"Records": [r for r in records if "chats" in r["eventSourceARN"]]}
+
+
+def test_the_stream_handler_writes_emf_metrics_of_the_batch(api, capsys):
+    from app import chats_events
+
+    chats_events(stream_batch(), None)
+    documents = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
+    directives = [d["_aws"]["CloudWatchMetrics"][0] for d in documents]
+    # The recording predates a channel's ``assignment``: no rule (``unknown``), no handle time.
+    assert [m["Name"] for d in directives for m in d["Metrics"]] == ["ChatsAssigned", "ChatsResolved"]
+    assert documents[0]["Rule"] == "unknown" and documents[0]["Team"] == "unknown"
+    assert {d["Namespace"] for d in directives} == {"AgentAllocation"}
+
+
+def test_an_empty_metrics_namespace_writes_no_metrics(api, capsys, monkeypatch):
+    from app import chats_events
+
+    monkeypatch.setenv("METRICS_NAMESPACE", "")
+    store_module.reset()
+    chats_events(stream_batch(), None)
+    assert '"_aws"' not in capsys.readouterr().out

@@ -5,7 +5,8 @@ Given agent 1 online and sockets for agent 1, customer 1 and two bystanders
 (customer 2, agent 2), when customer 1 opens a chat, writes, gets a reply and
 the chat is resolved, then each socket sees exactly the events of its user's
 chats, tickets work once and only for 60 s, and a replayed stream batch pushes
-only ids already pushed.
+only ids already pushed. A supervisor's socket sees its team's assignments and
+presence, never messages, and nothing of another team.
 """
 
 from __future__ import annotations
@@ -174,3 +175,39 @@ def test_an_expired_or_unknown_ticket_is_refused(realtime, monkeypatch):
     for bad in (base, f"{base}?ticket=not-a-ticket"):
         with pytest.raises(InvalidStatus):
             connect(bad, open_timeout=5).close()
+
+
+def test_a_supervisor_socket_gets_its_teams_assignments_and_presence_but_no_messages(realtime, monkeypatch):
+    """Given supervisor sockets on the default and the sales team, when agent 1 (default) logs in and
+    customer 1 opens a chat and writes, then the default team's socket sees the presence and the
+    assignment but not the message, and the sales team's socket sees nothing."""
+    monkeypatch.setenv("TEAMS", "default,sales")
+    store_module.reset()
+    api = realtime["api"]
+    supervisor = api.token("supervisor", 1)
+    with ExitStack() as stack:
+        watching = {}
+        for team in ("default", "sales"):
+            ticket = api.request("POST", "/supervisor/1/ws-ticket", token=supervisor, form={"team": team})
+            assert ticket.status == 200, ticket.body
+            watching[team] = stack.enter_context(connect(ticket.body["url"], open_timeout=5))
+        api.token("agent", 1)  # login: agent 1 goes online
+        customer = api.token("customer", 1)
+        own = socket_for(stack, api, "customer", 1, customer)
+        channel = api.initiate(1, customer).body
+        assert api.customer_send(1, customer, "private words").status == 201
+        assert next_chat_event(own)["type"] == "chat.assigned"
+        assert next_chat_event(own)["type"] == "message.created"  # the message's batch was pushed
+
+        seen = []
+        deadline = time.monotonic() + 10
+        while not {"chat.assigned", "agent.presence"} <= {e["type"] for e in seen} and time.monotonic() < deadline:
+            seen.append(json.loads(watching["default"].recv(timeout=max(0.1, deadline - time.monotonic()))))
+        seen += drain(watching["default"])
+        assigned = next(e for e in seen if e["type"] == "chat.assigned")
+        assert (assigned["chat_id"], assigned["team"]) == (channel["channel_id"], "default")
+        presence = next(e for e in seen if e["type"] == "agent.presence")
+        assert (presence["agent_id"], presence["data"]["status"], presence["team"]) == (1, "online", "default")
+        assert not [e for e in seen if e["type"] == "message.created"]
+        assert "private words" not in json.dumps(seen)
+        assert drain(watching["sales"], 0.2) == []

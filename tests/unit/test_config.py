@@ -76,3 +76,19 @@ def test_log_level_is_validated(monkeypatch):
     monkeypatch.setenv("LOG_LEVEL", "chatty")
     with pytest.raises(ConfigError, match="LOG_LEVEL"):
         load_settings()
+
+
+def test_metrics_have_a_default_namespace_and_an_empty_one_turns_them_off(monkeypatch):
+    monkeypatch.delenv("METRICS_NAMESPACE", raising=False)
+    assert load_settings().metrics_namespace == "AgentAllocation"
+    monkeypatch.setenv("METRICS_NAMESPACE", "Chat/Prod")
+    assert load_settings().metrics_namespace == "Chat/Prod"
+    monkeypatch.setenv("METRICS_NAMESPACE", "")
+    assert load_settings().metrics_namespace is None
+
+
+@pytest.mark.parametrize("value", ["AWS/Lambda", "bad{name}", "x" * 256])
+def test_a_metrics_namespace_cloudwatch_refuses_is_refused(monkeypatch, value):
+    monkeypatch.setenv("METRICS_NAMESPACE", value)
+    with pytest.raises(ConfigError, match="METRICS_NAMESPACE"):
+        load_settings()

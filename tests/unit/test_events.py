@@ -63,7 +63,7 @@ def test_chat_events_name_the_chat_its_agent_and_its_customer():
 
 def test_event_json_has_the_documented_keys():
     event = all_events(RECORDED)[0]
-    assert list(event.to_dict()) == ["event_id", "type", "time", "chat_id", "agent_id", "customer_id", "data"]
+    assert list(event.to_dict()) == ["event_id", "type", "time", "chat_id", "agent_id", "customer_id", "team", "data"]
     json.dumps(event.to_dict())
 
 
@@ -201,3 +201,21 @@ def test_a_system_entry_is_a_message_event_for_the_chats_participants():
     (event,) = to_events(record)
     assert event.type == "message.created" and event.data["message"]["kind"] == "assigned"
     assert event.agent_id is None and event.customer_id is None  # the delivery adds the chat's participants
+
+
+def test_events_carry_their_team_and_only_messages_stay_away_from_supervisors():
+    chat = {**CHAT, "team": "sales"}
+    (queued,) = to_events(_channel_record({**chat, "status": "queued"}, name="INSERT"))
+    (assigned,) = to_events(_channel_record({**chat, "status": "active", "agent_id": 2}, {**chat, "status": "queued"}))
+    assert (queued.team, assigned.team) == ("sales", "sales")
+    assert (queued.supervising_team(), assigned.supervising_team()) == ("sales", "sales")
+    (presence,) = to_events(record_for("agent#", name="MODIFY"))
+    assert presence.team == "default" and presence.supervising_team() == "default"  # the agent's pool
+    message = next(e for e in all_events(RECORDED) if e.type == "message.created")
+    assert message.with_participants(1, 1, "sales").team == "sales"
+    assert message.with_participants(1, 1, "sales").supervising_team() is None
+
+
+def test_a_chat_from_before_teams_has_no_team_and_no_supervisors():
+    (assigned,) = to_events(_channel_record({**CHAT, "status": "active", "agent_id": 2}, name="INSERT"))
+    assert assigned.team is None and assigned.supervising_team() is None

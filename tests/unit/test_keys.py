@@ -10,6 +10,11 @@ def test_user_keys_are_namespaced_by_role():
     assert keys.login_pk("agent", "annasianna") == "login#agent#annasianna"
 
 
+def test_a_teams_supervisor_sockets_have_a_partition_no_user_key_can_name():
+    assert keys.team_watch_pk("sales") == "watch#sales"
+    assert all(not keys.team_watch_pk("sales").startswith(f"{role}#") for role in keys.ROLES)
+
+
 def test_chat_item_keys_share_the_channel_partition_without_clashing():
     assert keys.channel_pk("X") == "channel#X"
     assert keys.message_sk("ABC") == "msg#ABC"
