@@ -69,6 +69,19 @@ def first_for(entries: list[QueueEntry], agent_id: int) -> QueueEntry | None:
     return next((e for e in entries if e.declined_by != agent_id), None)
 
 
+def drained(agent: Agent, entry: QueueEntry, cap: int) -> Assignment:
+    """The record of ``entry`` taken from the queue by ``agent`` now."""
+    at = keys.now_iso()
+    return Assignment(
+        reason="drain",
+        rule="first_in_queue",
+        agent_id=agent.agent_id,
+        at=at,
+        queued_seconds=seconds_between(entry.queued_at, at),
+        candidates=(candidate(agent, cap),),
+    )
+
+
 @dataclass(frozen=True)
 class Freed:
     """What ending one of an agent's chats does: its items, and what it does to the queue state."""
@@ -112,15 +125,8 @@ def free_slot(
     entry = first_for(store.queues.head(team, HEAD_READ), agent_id)
     if entry is None:
         return Freed((store.agents.release_slot(agent_id),), StateChange(if_enqueued=state.enqueued, handled=handled))
-    at = keys.now_iso()
-    assignment = Assignment(
-        reason="drain",
-        rule="first_in_queue",
-        agent_id=agent_id,
-        at=at,
-        queued_seconds=seconds_between(entry.queued_at, at),
-        candidates=(candidate(agent, cap),),
-    )
+    assignment = drained(agent, entry, cap)
+    at = assignment.at
     items = (store.agents.hand_over(agent_id, cap, fresh_after, at), *take_items(store, entry, agent_id, assignment))
     return Freed(items, StateChange(queued=-1, handled=handled), taken=entry)
 
@@ -153,15 +159,8 @@ def drain(store: Store, settings: Settings, agent_id: int) -> list[str]:
         entry = first_for(store.queues.head(team, HEAD_READ), agent_id)
         if entry is None:
             break
-        at = keys.now_iso()
-        assignment = Assignment(
-            reason="drain",
-            rule="first_in_queue",
-            agent_id=agent_id,
-            at=at,
-            queued_seconds=seconds_between(entry.queued_at, at),
-            candidates=(candidate(agent, cap),),
-        )
+        assignment = drained(agent, entry, cap)
+        at = assignment.at
         load = AgentLoad(agent_id, agent.status, agent.active_count, agent.last_assigned_at, agent.max_chats)
         try:
             store.transaction(on_conflict=stale).add(

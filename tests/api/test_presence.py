@@ -12,6 +12,7 @@ from chalicelib.config import get_settings
 from chalicelib.store import get_store
 from tests.support import invariants
 from tests.support.dynamo_hooks import count_calls
+from tests.support.ties import LowestIdFirst
 
 TIMEOUT = 90
 
@@ -77,13 +78,6 @@ def test_away_keeps_the_chats_and_gets_no_new_ones_then_online_again(api, now):
     assert agent_row(1)["active_count"] == 1
     assert heartbeat(api, 1, agent, "online").body["status"] == "online"
     invariants.check()
-
-
-class LowestIdFirst:
-    """A tie-break that tries the lowest agent id first (the real one is random)."""
-
-    def choice(self, tied):
-        return min(tied, key=lambda a: a.agent_id)
 
 
 def test_an_expired_heartbeat_is_offline_for_allocation_at_once(api, now, monkeypatch):

@@ -9,11 +9,7 @@ from chalicelib import allocation, clock
 from chalicelib import store as store_module
 from tests.support import invariants
 from tests.support.dynamo_hooks import before
-
-
-class LowestIdFirst:
-    def choice(self, tied):
-        return min(tied, key=lambda a: a.agent_id)
+from tests.support.ties import LowestIdFirst
 
 
 @pytest.fixture

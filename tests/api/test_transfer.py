@@ -8,11 +8,7 @@ import pytest
 from chalicelib import allocation
 from chalicelib import store as store_module
 from tests.support import invariants
-
-
-class LowestIdFirst:
-    def choice(self, tied):
-        return min(tied, key=lambda a: a.agent_id)
+from tests.support.ties import LowestIdFirst
 
 
 @pytest.fixture(autouse=True)

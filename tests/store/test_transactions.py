@@ -16,13 +16,7 @@ from chalicelib.models import ACTIVE, AgentLoad, Channel, Choice, Principal, Rul
 from chalicelib.store import Stale
 from tests.support import invariants
 from tests.support.dynamo_hooks import before, count_calls, failing, timing_out
-
-
-class LowestIdFirst:
-    """A tie-break that tries the lowest agent id first (the real one is random): these races aim at agent 1."""
-
-    def choice(self, tied):
-        return min(tied, key=lambda a: a.agent_id)
+from tests.support.ties import LowestIdFirst
 
 
 @pytest.fixture(autouse=True)
