@@ -20,6 +20,7 @@ Tables (see ``chalicelib.store.tables``):
 from __future__ import annotations
 
 import secrets
+import threading
 import time
 from datetime import UTC, datetime
 
@@ -41,6 +42,8 @@ NEW_PRIORITY = 1
 OFFLINE_RANK_OFFSET = 1_000_000
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_id_lock = threading.Lock()
+_last_id = 0  # the last identifier made by ``new_id`` in this process, as a number
 
 
 def user_pk(role: str, user_id: int) -> str:
@@ -103,10 +106,19 @@ def new_id(now_ms: int | None = None) -> str:
     """A 26-character, time-ordered, random identifier (ULID layout, Crockford base32).
 
     Identifiers made in a later millisecond sort after earlier ones, so message
-    keys built from them list a channel's messages oldest first.
+    keys built from them list a channel's messages oldest first. Within one
+    process they are strictly increasing (ULID's monotonic variant): one made in
+    the same millisecond as the last, or after the clock stepped back, is the
+    last plus one, so chats queued one after the other keep their order.
     """
+    global _last_id
     millis = int(time.time() * 1000) if now_ms is None else now_ms
     value = (millis << 80) | secrets.randbits(80)
+    if now_ms is None:
+        with _id_lock:
+            if value <= _last_id:
+                value = _last_id + 1
+            _last_id = value
     chars = []
     for _ in range(26):
         chars.append(_CROCKFORD[value & 31])

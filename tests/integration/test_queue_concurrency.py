@@ -139,7 +139,8 @@ def test_queue_drain_leave_transfer_logins_and_timeouts_racing(real, monkeypatch
 
     for round_ in range(ROUNDS):
         one_round(round_)
-    assert refused.get("initiate:active_chat_exists"), "customers never found their chat still open: no pressure"
+    queued = [m for m in invariants.snapshot()["messages"] if m.get("kind") == "queued"]
+    assert queued, "no chat was ever queued: the rounds never filled the agents"
 
 
 def _login(store, settings, agent_id: int) -> Principal:

@@ -50,3 +50,10 @@ def test_new_ids_sort_by_time():
 def test_now_iso_is_utc_with_milliseconds():
     stamp = keys.now_iso()
     assert stamp.endswith("Z") and len(stamp) == len("2026-11-24T05:43:12.123Z")
+
+
+def test_ids_made_one_after_the_other_are_strictly_increasing():
+    from chalicelib.keys import new_id
+
+    ids = [new_id() for _ in range(2000)]  # many share a millisecond
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
