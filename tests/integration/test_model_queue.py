@@ -22,11 +22,12 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import invariant, precondition, rule, run_state_machine_as_test
 
-from chalicelib import presence
+from chalicelib import allocation, presence
 from chalicelib import store as store_module
 from chalicelib.config import get_settings
 from tests.integration.test_model import AGENTS, CUSTOMERS, ChatMachine, Model
 from tests.support import invariants
+from tests.support.ties import LowestIdFirst
 
 NEW, HEAD = 1, 0
 # What the runs exercised, across examples (the test fails if a feature was never reached).
@@ -98,6 +99,13 @@ class QueueMachine(ChatMachine):
         super().__init__()
         base = self.model
         self.model = QueueModel(cap=base.cap, timeout=base.timeout, now=base.now)
+        # Ties broken the same way on every replay (the model accepts any tied agent anyway).
+        self.real_ties = allocation._TIES
+        allocation._TIES = LowestIdFirst()
+
+    def teardown(self) -> None:
+        allocation._TIES = self.real_ties
+        super().teardown()
 
     # -- sessions -----------------------------------------------------------
 
@@ -317,7 +325,9 @@ class QueueMachine(ChatMachine):
 
     def _learn_moves(self, agent: int, held: list[int]) -> None:
         """After ``agent`` went offline: each chat it held went to an agent with a free slot, or
-        back to the head of the queue (never offered to such an agent). Learn where."""
+        back to the head of the queue (never offered to such an agent). Learn where (and which
+        silent agents a move met and marked offline)."""
+        self._learn_expired_by_allocation()
         state = invariants.snapshot()
         now_with = {c["customer_id"]: c for c in state["channels"] if c["status"] in ("active", "queued")}
         for customer in sorted(held, key=lambda c: now_with[c]["created_at"]):
