@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from chalicelib import clock, keys
 from chalicelib.allocation import choose_agent, with_overflow_proof
-from chalicelib.config import Settings, get_settings
+from chalicelib.config import Settings
 from chalicelib.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
 from chalicelib.models import (
     ACTIVE,
@@ -216,7 +216,7 @@ def resolve(
     (already resolved, or the customer has no active chat).
     """
     if channel_id is not None:
-        channel = _named_channel(store, principal, channel_id, customer_id)
+        channel = named_channel(store, principal, channel_id, customer_id)
         if channel.status == RESOLVED:
             raise Conflict("the chat is already resolved", code="already_resolved")
     else:
@@ -228,14 +228,15 @@ def resolve(
         now = clock.now()
         resolved_at = keys.now_iso()
         since = channel.assignment.at if channel.assignment else channel.created_at
-        freed = free_slot(store, settings, principal.user_id, now, handled_seconds=seconds_between(since, resolved_at))
+        handled = seconds_between(since, resolved_at)
+        freed = free_slot(store, settings, principal.user_id, team_of(channel, settings), now, handled_seconds=handled)
         transaction = store.transaction(principal, on_conflict=stale if settings.queueing else busy).add(
             store.channels.close(channel.channel_id, by_agent=principal.user_id, at=resolved_at),
             store.customers.release_active_chat(channel.customer_id, channel.channel_id),
             *freed.items,
         )
         if freed.state:
-            transaction.add(store.queues.change_state(_team(channel, settings), freed.state, now))
+            transaction.add(store.queues.change_state(team_of(channel, settings), freed.state, now))
         try:
             transaction.commit()
         except Stale:
@@ -264,7 +265,7 @@ def leave(store: Store, settings: Settings, principal: Principal) -> Channel:
             continue  # ended between the two reads: read the customer again
         now = clock.now()
         at = keys.now_iso()
-        team = _team(channel, settings)
+        team = team_of(channel, settings)
         items = [
             store.channels.leave(channel, at),
             store.customers.release_active_chat(channel.customer_id, channel.channel_id),
@@ -277,7 +278,7 @@ def leave(store: Store, settings: Settings, principal: Principal) -> Channel:
             state = StateChange(queued=-1)
         else:
             assert channel.agent_id is not None
-            freed = free_slot(store, settings, channel.agent_id, now)
+            freed = free_slot(store, settings, channel.agent_id, team, now)
             items += freed.items
             state = freed.state
         transaction = store.transaction(principal, on_conflict=stale).add(*items)
@@ -291,7 +292,8 @@ def leave(store: Store, settings: Settings, principal: Principal) -> Channel:
     raise store_busy()
 
 
-def _team(channel: Channel, settings: Settings) -> str:
+def team_of(channel: Channel, settings: Settings) -> str:
+    """The chat's team (chats from before teams: the default team)."""
     return channel.team or settings.agent_pool
 
 
@@ -303,6 +305,7 @@ def active_chats(store: Store, principal: Principal) -> list[Channel]:
 
 def history(
     store: Store,
+    settings: Settings,
     principal: Principal,
     *,
     channel_id: str | None,
@@ -312,7 +315,6 @@ def history(
     wait: int = 0,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
-    settings: Settings | None = None,
 ) -> HistoryPage:
     """One page of a channel's messages, oldest first, for one of its two participants.
 
@@ -323,16 +325,16 @@ def history(
     message arrives or ``wait`` has passed (long-poll: one query per poll).
     """
     if channel_id is not None:
-        channel = _named_channel(store, principal, channel_id, customer_id)
+        channel = named_channel(store, principal, channel_id, customer_id)
     else:
         owner = principal.user_id if principal.role == keys.CUSTOMER else customer_id
         if owner is None:
             raise InvalidInput("channel_id or customer_id is required", field="channel_id")
         # The chat as stored (team, assignment; its place while queued), not only the customer's pointer.
         pointer = customer_active_channel(store, principal, owner)
-        channel = queued_place(store, settings or get_settings(), pointer.channel_id) or pointer
+        channel = queued_place(store, settings, pointer.channel_id) or pointer
     if channel_id is not None and channel.status == QUEUED:
-        channel = queued_place(store, settings or get_settings(), channel.channel_id) or channel
+        channel = queued_place(store, settings, channel.channel_id) or channel
     deadline = clock() + wait
     messages, next_after = store.messages.page(channel.channel_id, limit, after)
     while not messages and (left := deadline - clock()) > 0:
@@ -346,11 +348,11 @@ def queued_place(store: Store, settings: Settings, channel_id: str) -> Channel |
     (channel,) = store.read(store.channels.ref(channel_id))
     if channel is None or channel.status != QUEUED or channel.queue_entry is None:
         return channel
-    position, estimate = place(store, settings, _team(channel, settings), channel.queue_entry)
+    position, estimate = place(store, settings, team_of(channel, settings), channel.queue_entry)
     return dataclasses.replace(channel, queue_position=position, estimated_wait_seconds=estimate)
 
 
-def _named_channel(store: Store, principal: Principal, channel_id: str, customer_id: int | None) -> Channel:
+def named_channel(store: Store, principal: Principal, channel_id: str, customer_id: int | None) -> Channel:
     """The channel ``channel_id``, which the caller must take part in (and ``customer_id``, if given, own)."""
     (channel,) = store.read(store.channels.ref(channel_id), caller=principal)
     if channel is None:

@@ -120,6 +120,7 @@ class Customer:
     active_agent_id: int | None = None
     active_since: str | None = None
     last_channel_id: str | None = None  # the chat resolved last, if any
+    active_team: str | None = None  # the open chat's team (None: before teams were recorded here)
 
     def active_channel(self) -> Channel | None:
         """The customer's open channel (active, or queued: no agent yet), as recorded on the customer."""
@@ -131,6 +132,7 @@ class Customer:
             agent_id=self.active_agent_id,
             status=ACTIVE if self.active_agent_id is not None else QUEUED,
             created_at=self.active_since or "",
+            team=self.active_team,
         )
 
     JSON: ClassVar[Shape] = Shape(

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 
 from chalicelib import clock, queueing, transfers
-from chalicelib.config import Settings, get_settings
+from chalicelib.config import Settings
 from chalicelib.models import OFFLINE, Agent, Principal
 from chalicelib.store import Store
 from chalicelib.store.agent_expressions import session_entry
@@ -24,9 +24,7 @@ log = logging.getLogger(__name__)
 BATCH_READ_KEYS = 100  # BatchGetItem's limit
 
 
-def heartbeat(
-    store: Store, caller: Principal, status: str, now: float | None = None, settings: Settings | None = None
-) -> Agent:
+def heartbeat(store: Store, settings: Settings, caller: Principal, status: str, now: float | None = None) -> Agent:
     """Record that the calling agent's session is alive, in ``status`` (``online`` or ``away``).
     Available again (back from away, or heard from after a silence longer than the timeout),
     with a queue: it takes queued chats into its free slots at once.
@@ -34,15 +32,12 @@ def heartbeat(
     Raises ``Unauthorized`` if the session has ended (logged out, forced off).
     """
     now = clock.now() if now is None else now
-    settings = settings or get_settings()
     agent, before = store.agents.heartbeat(
         caller.user_id, session_entry(caller.expires_at, caller.jti), status, int(now)
     )
     fresh_after = int(now) - settings.presence_timeout_seconds
     back = agent.available(fresh_after) and not before.available(fresh_after)  # online again, or heard again
-    if back and queueing.became_available(store, settings, agent.agent_id, agent.team):
-        (agent,) = store.read(store.agents.ref(agent.agent_id))
-    return agent
+    return queueing.became_available(store, settings, agent) if back else agent
 
 
 def sweep(store: Store, settings: Settings, now: float | None = None) -> list[int]:

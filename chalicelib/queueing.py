@@ -88,7 +88,6 @@ class Freed:
 
     items: tuple[Item, ...]
     state: StateChange
-    taken: QueueEntry | None = None  # the queued chat that takes the freed slot
 
 
 def take_items(store: Store, entry: QueueEntry, agent_id: int, assignment: Assignment) -> list[Item]:
@@ -103,44 +102,51 @@ def take_items(store: Store, entry: QueueEntry, agent_id: int, assignment: Assig
 
 
 def free_slot(
-    store: Store, settings: Settings, agent_id: int, now: float, *, handled_seconds: float | None = None
+    store: Store, settings: Settings, agent_id: int, team: str, now: float, *, handled_seconds: float | None = None
 ) -> Freed:
-    """The items that count one chat less on ``agent_id``, and what that does to its team's queue.
+    """The items that count one chat less on ``agent_id``, and what that does to ``team``'s queue.
 
     Without a queue, a plain release. With one: the first chat the agent may
     take takes the slot (``hand_over``); else the release relies on no chat
     having been queued since the queue was read (``if_enqueued``); or, when the
     agent cannot use the slot, on that still being so. Each fails as ``Stale``.
+    The agent and the queue's state are read in one round trip.
     """
     if not settings.queueing:
         return Freed((store.agents.release_slot(agent_id),), StateChange())
     cap = settings.allocation_cap
     fresh_after = int(now) - settings.presence_timeout_seconds
-    (agent,) = store.read(store.agents.ref(agent_id))
+    # The state is read before the entries: every chat counted in it is visible to the query.
+    agent, state = store.read(store.agents.ref(agent_id), store.queues.state_ref(team, now))
     if agent is None or not agent.has_free_slot(fresh_after, extra=1):
         return Freed((store.agents.release_slot_unusable(agent_id, cap, fresh_after),), StateChange())
-    team = agent.team or settings.agent_pool
     handled = (handled_seconds,) if handled_seconds is not None else ()
-    state = store.queues.state(team, now)  # before the entries: every chat counted in it is visible
     entry = first_for(store.queues.head(team, HEAD_READ), agent_id)
     if entry is None:
-        return Freed((store.agents.release_slot(agent_id),), StateChange(if_enqueued=state.enqueued, handled=handled))
+        enqueued = state.enqueued if state else 0
+        return Freed((store.agents.release_slot(agent_id),), StateChange(if_enqueued=enqueued, handled=handled))
     assignment = drained(agent, entry, cap)
-    at = assignment.at
-    items = (store.agents.hand_over(agent_id, cap, fresh_after, at), *take_items(store, entry, agent_id, assignment))
-    return Freed(items, StateChange(queued=-1, handled=handled), taken=entry)
+    items = (
+        store.agents.hand_over(agent_id, cap, fresh_after, assignment.at),
+        *take_items(store, entry, agent_id, assignment),
+    )
+    return Freed(items, StateChange(queued=-1, handled=handled))
 
 
-def became_available(store: Store, settings: Settings, agent_id: int, team: str | None) -> list[str]:
-    """After ``agent_id`` came online or got more capacity: count it in the state's ``freed``
-    (a chat being queued on an older reading fails and looks again), then drain."""
+def became_available(store: Store, settings: Settings, agent: Agent) -> Agent:
+    """After ``agent`` came online or got more capacity: count it in the state's ``freed`` (a chat
+    being queued on an older reading fails and looks again), then drain; the agent as it is now
+    (with the queued chats it took)."""
     if not settings.queueing:
-        return []
+        return agent
     now = clock.now()
     store.transaction(on_conflict=stale).add(
-        store.queues.change_state(team or settings.agent_pool, StateChange(freed=1), now)
+        store.queues.change_state(agent.team or settings.agent_pool, StateChange(freed=1), now)
     ).commit()
-    return drain(store, settings, agent_id)
+    if not drain(store, settings, agent.agent_id):
+        return agent
+    (now_agent,) = store.read(store.agents.ref(agent.agent_id))
+    return now_agent or agent
 
 
 def drain(store: Store, settings: Settings, agent_id: int) -> list[str]:

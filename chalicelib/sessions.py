@@ -12,7 +12,7 @@ import contextlib
 from chalicelib import clock, keys, queueing, transfers
 from chalicelib.attempts import Attempt
 from chalicelib.auth import hash_password, issue_device_token, issue_token, needs_rehash, verify_password
-from chalicelib.config import Settings, get_settings
+from chalicelib.config import Settings
 from chalicelib.errors import Unauthorized
 from chalicelib.models import OFFLINE, Agent, Customer, Principal, Session, Supervisor
 from chalicelib.store import Stale, Store
@@ -59,8 +59,7 @@ def login(
     user: Agent | Customer | Supervisor | None
     if role == keys.AGENT:
         user = store.agents.log_in(credentials.user_id, session_entry(principal.expires_at, principal.jti), int(now))
-        if queueing.became_available(store, settings, user.agent_id, user.team):
-            (user,) = store.read(store.agents.ref(user.agent_id))  # with the queued chats it took
+        user = queueing.became_available(store, settings, user)  # with the queued chats it took
     elif role == keys.SUPERVISOR:
         user = store.supervisors.get(credentials.user_id)
     else:
@@ -74,9 +73,7 @@ def login(
 LOGOUT_ATTEMPTS = 3
 
 
-def logout(
-    store: Store, principal: Principal, now: float | None = None, settings: Settings | None = None
-) -> str | None:
+def logout(store: Store, settings: Settings, principal: Principal, now: float | None = None) -> str | None:
     """End the caller's session: revoke its token (until it would have expired).
 
     An agent's session leaves its live sessions; the agent goes offline when
@@ -102,7 +99,7 @@ def logout(
         except Stale:
             continue  # a login or logout of the same agent came in between: read again
         if not others:
-            transfers.reassign_chats_of(store, settings or get_settings(), principal.user_id)
+            transfers.reassign_chats_of(store, settings, principal.user_id)
         return agent.status if others else OFFLINE
     raise store_busy()
 

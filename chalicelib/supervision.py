@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from chalicelib import clock, queueing, transfers
-from chalicelib.config import Settings, get_settings
+from chalicelib.config import Settings
 from chalicelib.errors import NotFound
 from chalicelib.models import AWAY, OFFLINE, Agent, Channel, Principal
 from chalicelib.shapes import Out, Shape
@@ -107,13 +107,7 @@ def queue(
 
 
 def update_agent(
-    store: Store,
-    caller: Principal,
-    agent_id: int,
-    *,
-    max_chats: int | None,
-    status: str | None,
-    settings: Settings | None = None,
+    store: Store, settings: Settings, caller: Principal, agent_id: int, *, max_chats: int | None, status: str | None
 ) -> Agent:
     """Set an agent's capacity and/or force it ``away`` or ``offline``.
 
@@ -123,7 +117,6 @@ def update_agent(
     ends its sessions and revokes their tokens (and, with
     ``ON_AGENT_OFFLINE=requeue``, moves its chats).
     """
-    settings = settings or get_settings()
     (agent,) = store.read(store.agents.ref(agent_id), caller=caller)
     if agent is None:
         raise agent_not_found(agent_id)
@@ -145,8 +138,7 @@ def update_agent(
         and status is None
         and agent.has_free_slot(clock.now() - settings.presence_timeout_seconds)
     ):
-        queueing.became_available(store, settings, agent_id, agent.team)
-        (agent,) = store.read(store.agents.ref(agent_id)) or (agent,)
+        agent = queueing.became_available(store, settings, agent)
     if status == OFFLINE:
         transfers.reassign_chats_of(store, settings, agent_id)
     return agent

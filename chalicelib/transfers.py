@@ -16,8 +16,9 @@ import logging
 
 from chalicelib import clock, keys
 from chalicelib.allocation import choose_agent, with_overflow_proof
+from chalicelib.channels import CANDIDATES, customer_active_channel, named_channel, team_of
 from chalicelib.config import Settings
-from chalicelib.errors import Conflict, Forbidden, InvalidInput, NotFound
+from chalicelib.errors import Conflict, InvalidInput
 from chalicelib.models import (
     ACTIVE,
     QUEUED,
@@ -41,8 +42,9 @@ from chalicelib.store.transaction import stale
 log = logging.getLogger(__name__)
 
 MOVE_ATTEMPTS = 8
-CANDIDATES = 8
-MAX_OVERFLOW_CHECKS = 90
+# A transaction holds 100 items; a move uses up to 10 of its own (the chat, its customer, both
+# agents, the token, a system entry, and a queued chat the freed slot takes with its 4 items).
+MAX_PROOF_IN_A_MOVE = 90
 
 
 def transfer(
@@ -86,21 +88,12 @@ def transfer(
 
 
 def _active_chat(store: Store, caller: Principal, channel_id: str | None, customer_id: int | None) -> Channel:
+    """The active chat named by ``channel_id`` (or the open chat of ``customer_id``), as stored;
+    the caller must take part in it (supervisors: any chat)."""
     if channel_id is None:
         assert customer_id is not None
-        (customer,) = store.read(store.customers.ref(customer_id), caller=caller)
-        if customer is None:
-            raise NotFound(f"customer {customer_id} does not exist", code="customer_not_found")
-        if customer.active_channel_id is None:
-            raise Conflict(f"customer {customer_id} has no active chat", code="no_active_chat")
-        channel_id = customer.active_channel_id
-    (channel,) = store.read(store.channels.ref(channel_id), caller=caller)
-    if channel is None:
-        raise NotFound(f"channel {channel_id} does not exist", code="channel_not_found")
-    if customer_id is not None and channel.customer_id != customer_id:
-        raise InvalidInput("customer_id does not match the channel", field="customer_id")
-    if caller.role == keys.AGENT and channel.agent_id != caller.user_id:
-        raise Forbidden("the chat is assigned to another agent", code="not_your_chat")
+        channel_id = customer_active_channel(store, caller, customer_id).channel_id
+    channel = named_channel(store, caller, channel_id, customer_id)
     if channel.status == QUEUED:
         raise Conflict("the chat is waiting in the queue; no agent has it yet", code="chat_queued")
     if channel.status != ACTIVE:
@@ -123,7 +116,7 @@ def _to_agent(
     fresh_after = int(now) - settings.presence_timeout_seconds
     if target is None:
         raise agent_not_found(to_agent_id)
-    if (target.team or settings.agent_pool) != _team(channel, settings):
+    if (target.team or settings.agent_pool) != team_of(channel, settings):
         raise Conflict(f"agent {to_agent_id} is in another team", code="other_team")
     if not target.has_free_slot(fresh_after):
         raise _unavailable(to_agent_id)
@@ -162,7 +155,7 @@ def _move(
     take = store.agents.take_slot(choice, cap, at, fresh_after).named("target")
     if rule == "chosen":
         take = take.failing_as(lambda _current: _unavailable(to_agent))
-    freed = free_slot(store, settings, channel.agent_id, now)
+    freed = free_slot(store, settings, channel.agent_id, team_of(channel, settings), now)
     text = f"Transferred from agent {channel.agent_id} to agent {to_agent}" + (
         f" ({reason})." if reason != "transfer" else "."
     )
@@ -175,7 +168,7 @@ def _move(
         store.messages.put(system_entry(channel.channel_id, "transferred", text)),
     )
     if freed.state:
-        transaction.add(store.queues.change_state(_team(channel, settings), freed.state, now))
+        transaction.add(store.queues.change_state(team_of(channel, settings), freed.state, now))
     transaction.commit()
     log.info("channel %s moved from agent %d to agent %d (%s)", channel.channel_id, channel.agent_id, to_agent, reason)
     return dataclasses.replace(channel, agent_id=to_agent, assignment=assignment)
@@ -195,7 +188,7 @@ def _to_next(
     assert channel.agent_id is not None
     source = channel.agent_id
     cap = settings.allocation_cap
-    team = _team(channel, settings)
+    team = team_of(channel, settings)
     now = clock.now()
     state = store.queues.state(team, now) if settings.queueing else None  # before the agents
     seen = [a for a in store.load_index.candidates(CANDIDATES, team) if a.agent_id != source]
@@ -209,7 +202,7 @@ def _to_next(
     if state is None:
         if choice is None or choice.rule is not Rule.OVERFLOW:
             raise Conflict("no other agent is online to take the chat", code="no_other_agent")
-        choice = with_overflow_proof(choice, online, MAX_OVERFLOW_CHECKS)
+        choice = with_overflow_proof(choice, online, MAX_PROOF_IN_A_MOVE)
         return _move(store, settings, caller, channel, choice, online, reason=reason, by=by, rule=choice.rule.value)
     return _requeue(store, settings, caller, channel, online, state.freed, reason=reason, by=by)
 
@@ -230,7 +223,7 @@ def _requeue(
     assert channel.agent_id is not None
     source = channel.agent_id
     cap = settings.allocation_cap
-    team = _team(channel, settings)
+    team = team_of(channel, settings)
     now = clock.now()
     fresh_after = int(now) - settings.presence_timeout_seconds
     at = keys.now_iso()
@@ -241,8 +234,8 @@ def _requeue(
     assignment = Assignment(
         reason=reason, rule="queue", agent_id=None, at=at, by=by, candidates=tuple(candidate(a, cap) for a in online)
     )
-    proof = tuple(sorted(online, key=lambda a: (a.active_count, a.agent_id))[: MAX_QUEUE_PROOF - 6])
-    freed = free_slot(store, settings, source, now)
+    proof = tuple(sorted(online, key=lambda a: (a.active_count, a.agent_id))[:MAX_PROOF_IN_A_MOVE])
+    freed = free_slot(store, settings, source, team, now)
     transaction = store.transaction(caller, on_conflict=stale).add(
         store.channels.requeue(channel.channel_id, source, entry.sk, assignment),
         store.customers.point_to_agent(channel.customer_id, channel.channel_id, None),
@@ -333,7 +326,3 @@ def reply_timeouts(store: Store, settings: Settings) -> list[str]:
     if moved:
         log.info("reply timeout: channels %s moved", moved)
     return moved
-
-
-def _team(channel: Channel, settings: Settings) -> str:
-    return channel.team or settings.agent_pool

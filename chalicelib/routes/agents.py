@@ -65,6 +65,7 @@ def history(caller: Principal, fields: AgentHistoryInput) -> Response:
         raise InvalidInput("agent_id does not match the path", field="agent_id")
     page = channels.history(
         get_store(),
+        get_settings(),
         caller,
         channel_id=fields.channel_id,
         customer_id=fields.customer_id,
@@ -118,7 +119,7 @@ def transfer(caller: Principal, fields: TransferInput) -> Response:
 )
 def logout(caller: Principal, _fields: NoInput) -> Response:
     """Agent logout: ends this session; offline when no session is left"""
-    status = sessions.logout(get_store(), caller, settings=get_settings())
+    status = sessions.logout(get_store(), get_settings(), caller)
     return reply(LoggedOut(caller.user_id, AGENT, status=status))
 
 
@@ -128,4 +129,4 @@ def logout(caller: Principal, _fields: NoInput) -> Response:
 )  # fmt: skip
 def presence(caller: Principal, fields: PresenceInput) -> Response:
     """Heartbeat and status switch (online or away)"""
-    return reply(presence_service.heartbeat(get_store(), caller, fields.status, settings=get_settings()))
+    return reply(presence_service.heartbeat(get_store(), get_settings(), caller, fields.status))

@@ -58,13 +58,13 @@ def history(caller: Principal, fields: CustomerHistoryInput) -> Response:
     """History of one of the customer's chats (default: the active one)"""
     page = channels.history(
         get_store(),
+        get_settings(),
         caller,
         channel_id=fields.channel_id,
         customer_id=None,
         limit=fields.limit,
         after=fields.cursor,
         wait=fields.wait,
-        settings=get_settings(),
     )
     return reply(page)
 
@@ -93,5 +93,5 @@ def leave(caller: Principal, _fields: NoInput) -> Response:
 @route(bp, "PUT", "/customer/{customer_id}/logout", role=CUSTOMER, body=NoInput, ok=(200, LoggedOut, "Logged out."))
 def logout(caller: Principal, _fields: NoInput) -> Response:
     """Customer logout: revokes the token"""
-    sessions.logout(get_store(), caller)
+    sessions.logout(get_store(), get_settings(), caller)
     return reply(LoggedOut(caller.user_id, CUSTOMER))

@@ -49,7 +49,7 @@ def agents(caller: Principal, fields: PageInput) -> Response:
 def update_agent(caller: Principal, fields: AgentSettingsInput, agent_id: int) -> Response:
     """Set an agent's capacity, or force it away or offline"""
     agent = supervision.update_agent(
-        get_store(), caller, agent_id, max_chats=fields.max_chats, status=fields.status, settings=get_settings()
+        get_store(), get_settings(), caller, agent_id, max_chats=fields.max_chats, status=fields.status
     )
     return reply(agent)
 
@@ -91,5 +91,5 @@ def queue(caller: Principal, fields: PageInput) -> Response:
 )
 def logout(caller: Principal, _fields: NoInput) -> Response:
     """Supervisor logout: revokes the token"""
-    sessions.logout(get_store(), caller)
+    sessions.logout(get_store(), get_settings(), caller)
     return reply(LoggedOut(caller.user_id, SUPERVISOR))

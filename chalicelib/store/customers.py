@@ -1,5 +1,6 @@
 """Customers (users table, ``customer#<id>``): the only writer of a customer's pointer to
-their active chat (``active_channel_id``, ``active_agent_id``, ``active_since``).
+their open chat (``active_channel_id``, ``active_agent_id``: none while queued,
+``active_since``, ``active_team``).
 
 The pointer is what makes "one active chat per customer" atomic: a chat is
 opened only by claiming it (``attribute_not_exists(active_channel_id)``).
@@ -20,7 +21,7 @@ from chalicelib.store.transaction import Item, Stale, Transaction, stale
 
 # The customer exists and holds no active chat.
 IS_FREE = f"{ITEM_EXISTS} AND attribute_not_exists(active_channel_id)"
-POINTER = "active_channel_id, active_agent_id, active_since"
+POINTER = "active_channel_id, active_agent_id, active_since, active_team"
 
 
 def decode(item: dict[str, Any]) -> Customer:
@@ -32,6 +33,7 @@ def decode(item: dict[str, Any]) -> Customer:
         active_agent_id=int(agent_id) if agent_id is not None else None,
         active_since=item.get("active_since"),
         last_channel_id=item.get("last_channel_id"),
+        active_team=item.get("active_team"),
     )
 
 
@@ -88,6 +90,9 @@ class Customers:
         if channel.agent_id is not None:  # a queued chat has no agent yet
             sets += ", active_agent_id = :agent"
             values[":agent"] = channel.agent_id
+        if channel.team is not None:
+            sets += ", active_team = :team"
+            values[":team"] = channel.team
         update = {
             "TableName": self.table,
             "Key": self._key(channel.customer_id),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from chalicelib import channels
+from chalicelib.config import get_settings
 from chalicelib.models import Principal
 from chalicelib.store import get_store
 
@@ -37,7 +38,7 @@ def test_wait_answers_as_soon_as_a_message_arrives(api, chat):
             api.agent_send(1, chat["agent"], 1, "hai")
 
     page = channels.history(
-        get_store(), customer(api), channel_id=chat["channel_id"], customer_id=None, limit=50,
+        get_store(), get_settings(), customer(api), channel_id=chat["channel_id"], customer_id=None, limit=50,
         after=first["message_id"], wait=20, sleep=sleep_then_reply, clock=clock,
     )  # fmt: skip
     assert [m.text for m in page.messages] == ["hai"]
@@ -48,7 +49,7 @@ def test_wait_gives_up_empty_after_the_wait(api, chat):
     first = api.customer_send(1, chat["customer"], "halo").body
     clock = FakeClock()
     page = channels.history(
-        get_store(), customer(api), channel_id=chat["channel_id"], customer_id=None, limit=50,
+        get_store(), get_settings(), customer(api), channel_id=chat["channel_id"], customer_id=None, limit=50,
         after=first["message_id"], wait=2, sleep=clock.sleep, clock=clock,
     )  # fmt: skip
     assert page.messages == [] and clock.now == 2

@@ -60,7 +60,7 @@ def test_allocations_racing_presence_and_capacity_changes(real, monkeypatch):
     def heartbeats() -> None:
         while not done.is_set():
             for agent in (1, 2):
-                heartbeat(store, callers[agent], ONLINE)
+                heartbeat(store, settings, callers[agent], ONLINE)
 
     def capacity_flips() -> None:
         high = False

@@ -74,7 +74,7 @@ def test_queue_drain_leave_transfer_logins_and_timeouts_racing(real, monkeypatch
         def heartbeats() -> None:
             while not done.wait(0.05):
                 for agent_id in (1, 2, 3):
-                    tolerate("heartbeat", lambda a=agent_id: presence.heartbeat(store, logins[a], ONLINE))
+                    tolerate("heartbeat", lambda a=agent_id: presence.heartbeat(store, settings, logins[a], ONLINE))
 
         def agent_work(agent_id: int) -> None:
             me = logins[agent_id]
@@ -100,7 +100,7 @@ def test_queue_drain_leave_transfer_logins_and_timeouts_racing(real, monkeypatch
             while not done.wait(0.1):
                 session = _login(store, settings, 5)
                 time.sleep(0.05)
-                tolerate("logout", lambda s=session: sessions.logout(store, s, settings=settings))
+                tolerate("logout", lambda s=session: sessions.logout(store, settings, s))
 
         def timeouts() -> None:  # agent 4 falls silent now and then; the sweep runs meanwhile
             while not done.wait(0.15):
@@ -111,7 +111,7 @@ def test_queue_drain_leave_transfer_logins_and_timeouts_racing(real, monkeypatch
             high = False
             while not done.wait(0.1):
                 tolerate("capacity", lambda h=high: supervision.update_agent(
-                    store, supervisor, 2, max_chats=3 if h else 1, status=None, settings=settings))  # fmt: skip
+                    store, settings, supervisor, 2, max_chats=3 if h else 1, status=None))  # fmt: skip
                 high = not high
 
         def customer(customer_id: int) -> None:

@@ -72,6 +72,24 @@ def test_resolve_is_one_batch_read_and_one_transaction(api, chat):
     assert calls_of(lambda: api.resolve(1, chat["agent"], 1)) == {"BatchGetItem": 1, "TransactWriteItems": 1}
 
 
+def test_with_a_queue_resolve_reads_the_agent_and_the_queue_state_together(api, monkeypatch):
+    from chalicelib import store as store_module
+
+    monkeypatch.setenv("ROUTING_OVERFLOW", "queue")
+    store_module.reset()
+    agent = api.token("agent", 1)
+    api.initiate(1)
+    # The chat (with the token), then the agent and the queue's state in one batch, the queue's
+    # head, and the commit.
+    calls = calls_of(lambda: api.resolve(1, agent, 1))
+    assert calls == {"BatchGetItem": 2, "Query": 1, "TransactWriteItems": 1}
+
+
+def test_history_by_the_customers_open_chat_reads_the_chat_itself(api, chat):
+    calls = calls_of(lambda: api.request("GET", "/customer/1/chat", token=chat["customer"]))
+    assert calls == {"BatchGetItem": 2, "Query": 1}  # the pointer (with the token), the chat, the page
+
+
 @pytest.mark.parametrize("page_size", [2, 50])
 def test_history_is_one_query_per_page(api, chat, page_size):
     for i in range(5):

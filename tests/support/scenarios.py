@@ -159,11 +159,13 @@ class World:
 
     def logout(self, agent_id: int) -> Operation:
         principal = self.sessions[agent_id]
-        return Operation(f"logout a{agent_id}", lambda: sessions.logout(self.store, principal))
+        return Operation(f"logout a{agent_id}", lambda: sessions.logout(self.store, self.settings, principal))
 
     def heartbeat(self, agent_id: int, status: str = ONLINE) -> Operation:
         principal = self.sessions[agent_id]
-        return Operation(f"heartbeat a{agent_id}", lambda: presence.heartbeat(self.store, principal, status))
+        return Operation(
+            f"heartbeat a{agent_id}", lambda: presence.heartbeat(self.store, self.settings, principal, status)
+        )
 
     def leave(self, customer_id: int) -> Operation:
         principal = Principal(CUSTOMER, customer_id, f"c{customer_id}", self.now + SESSION_SECONDS)
