@@ -15,7 +15,7 @@ from chalicelib.errors import Conflict, Forbidden
 from chalicelib.models import ACTIVE, OPEN_STATUSES, QUEUED, RESOLVED, Assignment, Candidate, Channel
 from chalicelib.store import cursors
 from chalicelib.store.batch import Ref, ref
-from chalicelib.store.dynamo import call, from_item, query_all, to_item, to_values
+from chalicelib.store.dynamo import query_all, to_item, to_values
 from chalicelib.store.scans import scan_prefix
 from chalicelib.store.tables import ACTIVE_CHANNELS_BY_AGENT, ACTIVE_CHANNELS_BY_POOL, ITEM_IS_NEW
 from chalicelib.store.transaction import Item, stale
@@ -95,20 +95,17 @@ class Channels:
     def active_page(self, limit: int, cursor: str | None, team: str | None = None) -> tuple[list[Channel], str | None]:
         """One page of a team's active channels, oldest first (an eventually consistent index)."""
         team = team or self.pool
-        kwargs: dict[str, Any] = {
+        query = {
             "TableName": self.table,
             "IndexName": ACTIVE_CHANNELS_BY_POOL,
             "KeyConditionExpression": "active_pool = :pool",
             "ExpressionAttributeValues": to_values({":pool": team}),
             "Limit": limit,
         }
-        start = cursors.decode(cursor, ("pk", "sk", "active_pool", "created_at"), ("active_pool", team))
-        if start:
-            kwargs["ExclusiveStartKey"] = to_item(start)
-        response = call("query", **kwargs)
-        last = response.get("LastEvaluatedKey")
-        items = [decode(from_item(item)) for item in response.get("Items", [])]
-        return items, cursors.encode(from_item(last) if last else None)
+        items, next_cursor = cursors.query_page(
+            query, cursor, ("pk", "sk", "active_pool", "created_at"), ("active_pool", team)
+        )
+        return [decode(item) for item in items], next_cursor
 
     def all_open(self) -> list[Channel]:
         """Every open channel (active or queued): a full scan, for operators (reconcile), never on a

@@ -3,18 +3,16 @@ channel, any status, by its customer and by its agent, newest first. Read-only: 
 channel item's writer (``chalicelib.store.channels``) keeps them in step, since the
 indexes key on the channel's own ``customer_id``, ``agent_id`` and ``created_at``.
 
-A channel without ``agent_id`` (a queued chat, once the queue exists) is in the customer's index only.
+A channel without ``agent_id`` (a queued chat) is in the customer's index only.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from chalicelib import keys
 from chalicelib.models import Channel
 from chalicelib.store import cursors
 from chalicelib.store.channels import decode, participant_attribute
-from chalicelib.store.dynamo import call, from_item, to_item, to_values
+from chalicelib.store.dynamo import to_values
 from chalicelib.store.tables import CHATS_BY_AGENT, CHATS_BY_CUSTOMER
 
 # The index of each participant's chats.
@@ -30,7 +28,7 @@ class ChatIndex:
         and the cursor of the next page (``None`` on the last). Raises ``InvalidInput`` for a
         cursor that is not one of this user's list."""
         participant = participant_attribute(role)
-        kwargs: dict[str, Any] = {
+        query = {
             "TableName": self.table,
             "IndexName": INDEXES[role],
             "KeyConditionExpression": "#participant = :me",
@@ -40,10 +38,7 @@ class ChatIndex:
             "Limit": limit,
         }
         attributes = ("pk", "sk", participant, "created_at")
-        start = cursors.decode(cursor, attributes, (participant, user_id), numbers=(participant,))
-        if start:
-            kwargs["ExclusiveStartKey"] = to_item(start)
-        response = call("query", **kwargs)
-        last = response.get("LastEvaluatedKey")
-        chats = [decode(from_item(item)) for item in response.get("Items", [])]
-        return chats, cursors.encode(from_item(last) if last else None)
+        items, next_cursor = cursors.query_page(
+            query, cursor, attributes, (participant, user_id), numbers=(participant,)
+        )
+        return [decode(item) for item in items], next_cursor

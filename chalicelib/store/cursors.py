@@ -1,4 +1,5 @@
-"""Page cursors: a query's ``LastEvaluatedKey`` as an opaque string, and back, checked.
+"""Page cursors: a query's ``LastEvaluatedKey`` as an opaque string, and back, checked; and
+``query_page``, the one way a store module reads a page of a query.
 
 A cursor a client edits must not reach DynamoDB as a malformed start key (a
 500: a real engine refuses a start key whose attribute has the wrong type) nor
@@ -14,6 +15,7 @@ import json
 from typing import Any
 
 from chalicelib.errors import InvalidInput
+from chalicelib.store.dynamo import call, from_item, to_item
 
 
 def encode(key: dict[str, Any] | None) -> str | None:
@@ -53,3 +55,22 @@ def decode(
     if not valid:
         raise InvalidInput("cursor is not a cursor of this list", field="cursor")
     return key
+
+
+def query_page(
+    query: dict[str, Any],
+    cursor: str | None,
+    attributes: tuple[str, ...],
+    partition: tuple[str, str | int],
+    *,
+    numbers: tuple[str, ...] = (),
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of ``query`` (``Query`` arguments with its ``Limit``), from the start key in
+    ``cursor`` (checked as ``decode`` does); its items as Python values, and the next page's cursor
+    (``None`` after the last)."""
+    start = decode(cursor, attributes, partition, numbers=numbers)
+    if start:
+        query = {**query, "ExclusiveStartKey": to_item(start)}
+    response = call("query", **query)
+    last = response.get("LastEvaluatedKey")
+    return [from_item(item) for item in response.get("Items", [])], encode(from_item(last) if last else None)

@@ -137,20 +137,15 @@ class Queues:
 
     def page(self, team: str, limit: int, cursor: str | None) -> tuple[list[QueueEntry], str | None]:
         """One page of the queue, head first (strongly consistent)."""
-        kwargs: dict[str, Any] = {
+        query = {
             "TableName": self.table,
             "KeyConditionExpression": "pk = :pk AND begins_with(sk, :entry)",
             "ExpressionAttributeValues": to_values({":pk": keys.queue_pk(team), ":entry": keys.QUEUE_ENTRY_PREFIX}),
             "ConsistentRead": True,
             "Limit": limit,
         }
-        start = cursors.decode(cursor, ("pk", "sk"), ("pk", keys.queue_pk(team)))
-        if start:
-            kwargs["ExclusiveStartKey"] = to_item(start)
-        response = call("query", **kwargs)
-        last = response.get("LastEvaluatedKey")
-        entries = [decode_entry(from_item(item)) for item in response.get("Items", [])]
-        return entries, cursors.encode(from_item(last) if last else None)
+        items, next_cursor = cursors.query_page(query, cursor, ("pk", "sk"), ("pk", keys.queue_pk(team)))
+        return [decode_entry(item) for item in items], next_cursor
 
     def position(self, team: str, entry_sk: str) -> int | None:
         """The place of entry ``entry_sk`` in the queue (1 = next); ``None`` if it is not queued."""
