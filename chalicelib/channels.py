@@ -28,7 +28,7 @@ from chalicelib.queueing import MAX_QUEUE_PROOF, candidate, free_slot, place, se
 from chalicelib.store import Stale, Store
 from chalicelib.store.agent_expressions import AgentGone
 from chalicelib.store.dynamo import store_busy
-from chalicelib.store.queues import QueueEntry, StateChange
+from chalicelib.store.queues import QueueEntry, QueueState, StateChange
 from chalicelib.store.transaction import busy, stale
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,7 @@ def initiate(
         choice, seen = _choose(store, cap, rng if attempt else None, team, queueing=settings.queueing)
         try:
             if state is not None and (choice is None or choice.rule is not Rule.UNDER_CAP):
-                return _queue(store, settings, principal, team, seen, state.freed, attempt + 1)
+                return _queue(store, settings, principal, team, seen, state, attempt + 1)
             channel = Channel(
                 channel_id=keys.new_id(),
                 customer_id=principal.user_id,
@@ -143,11 +143,12 @@ def _queue(
     principal: Principal,
     team: str,
     online: list[AgentLoad],
-    freed: int,
+    state: QueueState,
     attempts: int,
 ) -> Channel:
     """Queue a new chat: on condition every online agent read is at its capacity and none became
-    available since ``freed`` was read. Raises ``Stale`` (choose again) or the customer's errors."""
+    available since ``state`` was read (its ``freed``). Raises ``Stale`` (choose again) or the
+    customer's errors."""
     cap = settings.allocation_cap
     fresh_after = int(clock.now()) - settings.presence_timeout_seconds
     proof = tuple(sorted(online, key=lambda a: (a.active_count, a.agent_id))[:MAX_QUEUE_PROOF])
@@ -175,11 +176,11 @@ def _queue(
         store.channels.open(channel, queue_entry=entry.sk),
         store.customers.claim_active_chat(channel),
         store.queues.put(entry),
-        store.queues.change_state(team, StateChange(queued=1, enqueued=1, if_freed=freed), now),
+        store.queues.change_state(team, StateChange(queued=1, enqueued=1, if_freed=state.freed), now),
         store.messages.put(system_entry(channel_id, "queued", "Every agent is busy: waiting in the queue.")),
         *store.agents.still_full(proof, cap, fresh_after),
     ).commit()
-    position, estimate = place(store, settings, team, entry.sk, online)
+    position, estimate = place(store, settings, team, entry.sk, online, state)
     log.info("channel %s queued in team %s at position %s", channel_id, team, position)
     return dataclasses.replace(channel, queue_position=position, estimated_wait_seconds=estimate)
 

@@ -35,7 +35,7 @@ from chalicelib import clock, keys
 from chalicelib.config import Settings
 from chalicelib.models import SYSTEM, Agent, AgentLoad, Assignment, Candidate, Choice, Message, Rule
 from chalicelib.store import Stale, Store
-from chalicelib.store.queues import QueueEntry, StateChange
+from chalicelib.store.queues import QueueEntry, QueueState, StateChange
 from chalicelib.store.transaction import Item, stale
 
 log = logging.getLogger(__name__)
@@ -198,7 +198,12 @@ def sweep(store: Store, settings: Settings) -> list[str]:
 
 
 def place(
-    store: Store, settings: Settings, team: str, entry_sk: str, online: list[AgentLoad] | None = None
+    store: Store,
+    settings: Settings,
+    team: str,
+    entry_sk: str,
+    online: list[AgentLoad] | None = None,
+    state: QueueState | None = None,
 ) -> tuple[int | None, int | None]:
     """A queued chat's position (1 = next) and estimated wait in seconds.
 
@@ -206,12 +211,14 @@ def place(
     (the sum of its online agents' ``max_chats``): each slot frees once per
     handle time on average. The mean handle time is of the chats resolved in
     the current and the previous hour (``DEFAULT_HANDLE_SECONDS`` before any);
-    with nobody online there is no estimate (``None``).
+    with nobody online there is no estimate (``None``). ``online`` and ``state``:
+    what the caller read already.
     """
     position = store.queues.position(team, entry_sk)
     if position is None:
         return None, None
-    state = store.queues.state(team, clock.now())
+    if state is None:
+        state = store.queues.state(team, clock.now())
     if online is None:
         online = store.load_index.online(MAX_QUEUE_PROOF + 1, team)
     slots = sum(a.capacity(settings.allocation_cap) for a in online)

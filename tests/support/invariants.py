@@ -19,8 +19,11 @@ def scan(table: str) -> list[dict[str, Any]]:
 
 def snapshot() -> dict[str, list[dict[str, Any]]]:
     settings = get_settings()
-    users = scan(settings.users_table)
-    chats = scan(settings.chats_table)
+    return arrange(scan(settings.users_table), scan(settings.chats_table))
+
+
+def arrange(users: list[dict[str, Any]], chats: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """The items of the users and chats tables, by kind (what ``check`` reads)."""
     return {
         "agents": [u for u in users if u["pk"].startswith("agent#")],
         "customers": [u for u in users if u["pk"].startswith("customer#")],

@@ -195,16 +195,9 @@ class World:
 
     def final_state(self) -> dict[str, list[dict[str, Any]]]:
         """The database, shaped as ``tests.support.invariants.snapshot()`` (read in memory)."""
-        users = self.tables.items(self.settings.users_table)
-        chats = self.tables.items(self.settings.chats_table)
-        return {
-            "agents": [u for u in users if u["pk"].startswith("agent#")],
-            "customers": [u for u in users if u["pk"].startswith("customer#")],
-            "channels": [c for c in chats if c["sk"] == "channel"],
-            "messages": [c for c in chats if c["sk"].startswith("msg#")],
-            "queue_entries": [c for c in chats if c["pk"].startswith("queue#") and c["sk"].startswith("entry#")],
-            "queue_states": [c for c in chats if c["pk"].startswith("queue#") and c["sk"] == "state"],
-        }
+        return invariants.arrange(
+            self.tables.items(self.settings.users_table), self.tables.items(self.settings.chats_table)
+        )
 
     def available(self, agent: dict[str, Any]) -> bool:
         """Online with a fresh heartbeat: may take a chat under rules 1 and 2."""
