@@ -101,7 +101,8 @@ class ChatMachine(RuleBasedStateMachine):
         if role == "agent":
             self.model.sessions[user_id].add(reply.body["token"])
             self.model.status[user_id], self.model.last_seen[user_id] = "online", self.model.now
-            assert reply.body["user"]["active_chats"] == self.model.load[user_id]
+            self._became_available(user_id)
+            assert reply.body["user"]["active_chats"] == self.model.load[user_id], (reply.body, self.model)
             assert reply.body["user"]["sessions"] == len(self.model.sessions[user_id])
 
     @precondition(lambda self: self.tokens)
@@ -109,6 +110,7 @@ class ChatMachine(RuleBasedStateMachine):
     def logout(self, data: st.DataObject) -> None:
         role, user_id = data.draw(st.sampled_from(sorted(self.tokens)))
         token = self.tokens.pop((role, user_id))
+        held = self._chats_of(user_id) if role == "agent" else []
         reply = self.api.logout(role, user_id, token)
         assert reply.status == 200
         self.revoked.append((role, user_id, token))
@@ -116,6 +118,7 @@ class ChatMachine(RuleBasedStateMachine):
             self.model.sessions[user_id].discard(token)
             if not self.model.sessions[user_id]:
                 self.model.status[user_id] = "offline"
+                self._went_offline(user_id, held)
             assert reply.body["status"] == self.model.status[user_id]
 
     # -- presence and capacity ----------------------------------------------
@@ -124,11 +127,14 @@ class ChatMachine(RuleBasedStateMachine):
     @rule(data=st.data(), status=st.sampled_from(["online", "away"]))
     def heartbeat(self, data: st.DataObject, status: str) -> None:
         agent = data.draw(st.sampled_from(sorted(a for (role, a) in self.tokens if role == "agent")))
+        was_available = agent in self.model.available()
         reply = self.api.request(
             "PUT", f"/agent/{agent}/presence", token=self.tokens[("agent", agent)], form={"status": status}
         )
         assert reply.status == 200, reply.body
         self.model.status[agent], self.model.last_seen[agent] = status, self.model.now
+        if status == "online" and not was_available:
+            self._became_available(agent)
         assert reply.body["status"] == status and reply.body["active_chats"] == self.model.load[agent]
 
     @rule(seconds=st.sampled_from([5, 30, 50]))
@@ -137,10 +143,14 @@ class ChatMachine(RuleBasedStateMachine):
 
     @rule()
     def sweep(self) -> None:
+        silent = self.model.silent()
+        held = {a: self._chats_of(a) for a in AGENTS if self.model.status[a] == "offline" or a in silent}
         expired = presence.sweep(store_module.get_store(), get_settings())
-        assert set(expired) == self.model.silent()
+        assert set(expired) == silent
         for agent in expired:
             self.model.status[agent] = "offline"
+        for agent, chats in held.items():
+            self._went_offline(agent, chats)
 
     @rule(agent=st.sampled_from(AGENTS), max_chats=st.integers(0, 3))
     def supervisor_sets_capacity(self, agent: int, max_chats: int) -> None:
@@ -149,6 +159,8 @@ class ChatMachine(RuleBasedStateMachine):
         )
         assert reply.status == 200 and reply.body["max_chats"] == max_chats
         self.model.max_chats[agent] = max_chats
+        self._became_available(agent)
+        assert reply.body["active_chats"] == self.model.load[agent]
 
     @precondition(lambda self: self.revoked)
     @rule(data=st.data())
@@ -216,7 +228,22 @@ class ChatMachine(RuleBasedStateMachine):
         if expected == 200:
             del self.model.active[customer]
             del self.model.messages[customer]
-            self.model.load[agent] -= 1
+            self._chat_ended(agent)
+
+    # -- what a policy adds (the queue's machine overrides these) ----------
+
+    def _became_available(self, agent: int) -> None:
+        """The agent came online, back, or got capacity (without a queue: nothing more happens)."""
+
+    def _went_offline(self, agent: int, held: list[int]) -> None:
+        """The agent went offline holding ``held`` (without requeue: it keeps them)."""
+
+    def _chat_ended(self, agent: int) -> None:
+        """One of the agent's chats ended: its slot frees."""
+        self.model.load[agent] -= 1
+
+    def _chats_of(self, agent: int) -> list[int]:
+        return [c for c, a in self.model.active.items() if a == agent]
 
     def _agent_access(self, agent: int, customer: int, ok: int) -> int:
         owner = self.model.active.get(customer)

@@ -22,9 +22,8 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import invariant, precondition, rule, run_state_machine_as_test
 
-from chalicelib import allocation, presence
+from chalicelib import allocation
 from chalicelib import store as store_module
-from chalicelib.config import get_settings
 from tests.integration.test_model import AGENTS, CUSTOMERS, ChatMachine, Model
 from tests.support import invariants
 from tests.support.ties import LowestIdFirst
@@ -107,73 +106,6 @@ class QueueMachine(ChatMachine):
         allocation._TIES = self.real_ties
         super().teardown()
 
-    # -- sessions -----------------------------------------------------------
-
-    @rule(role=st.sampled_from(["agent", "customer"]), data=st.data())
-    def login(self, role: str, data: st.DataObject) -> None:
-        user_id = data.draw(st.sampled_from(AGENTS if role == "agent" else CUSTOMERS))
-        reply = self.api.login(role, user_id)
-        assert reply.status == 200, reply.body
-        self.tokens[(role, user_id)] = reply.body["token"]
-        if role == "agent":
-            self.model.sessions[user_id].add(reply.body["token"])
-            self.model.status[user_id], self.model.last_seen[user_id] = "online", self.model.now
-            self.model.drain(user_id)
-            assert reply.body["user"]["active_chats"] == self.model.load[user_id], (reply.body, self.model)
-
-    @precondition(lambda self: self.tokens)
-    @rule(data=st.data())
-    def logout(self, data: st.DataObject) -> None:
-        role, user_id = data.draw(st.sampled_from(sorted(self.tokens)))
-        token = self.tokens.pop((role, user_id))
-        held = self._chats_of(user_id) if role == "agent" else []
-        reply = self.api.logout(role, user_id, token)
-        assert reply.status == 200
-        self.revoked.append((role, user_id, token))
-        if role == "agent":
-            self.model.sessions[user_id].discard(token)
-            if not self.model.sessions[user_id]:
-                self.model.status[user_id] = "offline"
-                self._learn_moves(user_id, held)
-            assert reply.body["status"] == self.model.status[user_id]
-
-    # -- presence and capacity ----------------------------------------------
-
-    @precondition(lambda self: any(role == "agent" for role, _ in self.tokens))
-    @rule(data=st.data(), status=st.sampled_from(["online", "away"]))
-    def heartbeat(self, data: st.DataObject, status: str) -> None:
-        agent = data.draw(st.sampled_from(sorted(a for (role, a) in self.tokens if role == "agent")))
-        was_available = agent in self.model.available()
-        reply = self.api.request(
-            "PUT", f"/agent/{agent}/presence", token=self.tokens[("agent", agent)], form={"status": status}
-        )
-        assert reply.status == 200, reply.body
-        self.model.status[agent], self.model.last_seen[agent] = status, self.model.now
-        if not was_available:
-            self.model.drain(agent)
-        assert reply.body["status"] == status and reply.body["active_chats"] == self.model.load[agent]
-
-    @rule()
-    def sweep(self) -> None:
-        silent = self.model.silent()
-        held = {a: self._chats_of(a) for a in AGENTS if self.model.status[a] == "offline" or a in silent}
-        expired = presence.sweep(store_module.get_store(), get_settings())
-        assert set(expired) == silent
-        for agent in expired:
-            self.model.status[agent] = "offline"
-        for agent, chats in held.items():
-            self._learn_moves(agent, chats)
-
-    @rule(agent=st.sampled_from(AGENTS), max_chats=st.integers(0, 3))
-    def supervisor_sets_capacity(self, agent: int, max_chats: int) -> None:
-        reply = self.api.request(
-            "PUT", f"/supervisor/1/agents/{agent}", token=self.supervisor, form={"max_chats": max_chats}
-        )
-        assert reply.status == 200, reply.body
-        self.model.max_chats[agent] = max_chats
-        self.model.drain(agent)
-        assert reply.body["active_chats"] == self.model.load[agent]
-
     @precondition(lambda self: any(self.model.load[a] for a in AGENTS))
     @rule(data=st.data())
     def supervisor_forces_offline(self, data: st.DataObject) -> None:
@@ -188,7 +120,7 @@ class QueueMachine(ChatMachine):
         token = self.tokens.pop(("agent", agent), None)
         if token:
             self.revoked.append(("agent", agent, token))
-        self._learn_moves(agent, held)
+        self._went_offline(agent, held)
 
     # -- chats --------------------------------------------------------------
 
@@ -240,18 +172,6 @@ class QueueMachine(ChatMachine):
         if agent is None:
             self.model.queue = [e for e in self.model.queue if e.customer != customer]
         else:
-            self.model.free_slot(agent)
-
-    @precondition(lambda self: any(role == "agent" for role, _ in self.tokens))
-    @rule(data=st.data(), customer=st.sampled_from(CUSTOMERS))
-    def resolve(self, data: st.DataObject, customer: int) -> None:
-        agent = data.draw(st.sampled_from(sorted(a for (role, a) in self.tokens if role == "agent")))
-        reply = self.api.resolve(agent, self.tokens[("agent", agent)], customer)
-        expected = self._agent_access(agent, customer, ok=200)
-        assert reply.status == expected, (reply.body, expected)
-        if expected == 200:
-            del self.model.active[customer]
-            del self.model.messages[customer]
             self.model.free_slot(agent)
 
     @precondition(lambda self: any(role == "agent" for role, _ in self.tokens))
@@ -318,10 +238,16 @@ class QueueMachine(ChatMachine):
             return 409
         return ok if self.model.active[customer] == agent else 403  # queued: nobody's yet
 
-    # -- learning what the service chose ------------------------------------
+    # -- the queue's policies (hooks of ChatMachine) and learning what the service chose --------
 
-    def _chats_of(self, agent: int) -> list[int]:
-        return [c for c, a in self.model.active.items() if a == agent]
+    def _became_available(self, agent: int) -> None:
+        self.model.drain(agent)
+
+    def _chat_ended(self, agent: int) -> None:
+        self.model.free_slot(agent)
+
+    def _went_offline(self, agent: int, held: list[int]) -> None:
+        self._learn_moves(agent, held)
 
     def _learn_moves(self, agent: int, held: list[int]) -> None:
         """After ``agent`` went offline: each chat it held went to an agent with a free slot, or
