@@ -242,6 +242,7 @@ def test_a_chat_waiting_too_long_for_a_reply_moves_to_another_agent(api, monkeyp
     later.advance(121)
     api.request("PUT", "/agent/2/presence", token=api.token("agent", 2), form={"status": "online"})
     sweep()  # the transfer's system entry restarted the clock for agent 2, and agent 1 is gone
+    assert chat_of(api, 1)["agent_id"] == 2  # not moved again: nobody waits for agent 2's reply yet
     invariants.check()
 
 
