@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 CANDIDATES = 8
 # A transaction holds 100 items; an allocation uses 4 of its own.
 MAX_OVERFLOW_CHECKS = 96
-# Agents an allocation finds gone before it gives up (each costs one failed commit).
+# Distinct agents an allocation finds gone before it gives up (each costs one failed commit).
 MAX_GONE_PER_ALLOCATION = 2 * CANDIDATES
 BACKOFF_BASE_SECONDS = 0.01
 BACKOFF_CAP_SECONDS = 0.25
@@ -71,8 +71,9 @@ def initiate(
     rng = rng or random.Random()  # noqa: S311 - jitter and tie-breaks, not secrets
     team = team or settings.agent_pool  # a team is a shard: its own agents, index partition, queue and proof
     cap = settings.allocation_cap
-    attempt = gone = 0
-    while attempt < settings.allocation_max_attempts and gone <= MAX_GONE_PER_ALLOCATION:
+    attempt = 0
+    gone: set[int] = set()
+    while attempt < settings.allocation_max_attempts and len(gone) <= MAX_GONE_PER_ALLOCATION:
         now = clock.now()
         fresh_after = int(now) - settings.presence_timeout_seconds
         # The queue's state is read before the agents: an agent available since then fails the queueing.
@@ -94,9 +95,14 @@ def initiate(
         except AgentGone as silent:
             # Online in the index, but gone (silent too long: offline now, for everyone; or away or
             # offline already). Choosing again right away is no lost race: it uses up no attempt.
+            # The same agent gone twice came back in between: another writer changed it, a lost race.
             log.info("agent %d is no longer available", silent.agent_id)
             store.agents.expire(silent.agent_id, fresh_after)
-            gone += 1
+            if silent.agent_id not in gone:
+                gone.add(silent.agent_id)
+                continue
+            sleep(rng.uniform(0, min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt)))
+            attempt += 1
             continue
         except Stale:
             log.info("allocation attempt %d lost a race", attempt + 1)

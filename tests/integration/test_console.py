@@ -11,7 +11,7 @@ wires them) and holds the conversation over push. A second server of the module
 runs with ``ROUTING_OVERFLOW=queue`` (``queue_live``): a customer waits in the
 queue, sees the place and the estimate, and leaves; a supervisor sees the queue
 and transfers a chat; an agent transfers a chat to another agent. Screenshots
-go to ``docs/img/console-*.png``.
+go to a temporary folder, or to ``$SCREENSHOTS_DIR`` (``docs/img`` refreshes the README's).
 
 Without chromium and chromedriver the browser tier fails, saying what to
 install (``apt-get install chromium chromium-driver``), unless ``SKIP_BROWSER=1``.
@@ -42,7 +42,8 @@ from tools.stream_poller import StreamPoller
 from tools.ws_gateway import RealtimeGateway
 
 ROOT = Path(__file__).resolve().parents[2]
-SHOTS = ROOT / "docs" / "img"
+# Screenshots go to a temporary folder; SCREENSHOTS_DIR=docs/img refreshes the README's.
+SHOTS = Path(os.environ.get("SCREENSHOTS_DIR") or Path(tempfile.gettempdir()) / "console-screenshots")
 PHONE = (375, 812)
 WAIT_SECONDS = 20
 

@@ -68,8 +68,11 @@ def test_allocations_racing_presence_and_capacity_changes(real, monkeypatch):
             store.agents.set_capacity(2, 15 if high else 5)
             high = not high
 
-    def stale_agents() -> None:  # agents falling silent while online, now and then
-        while not done.wait(0.2):
+    def stale_agents() -> None:
+        # Agents falling silent while online, now and then. A real agent falls silent at most once per
+        # presence timeout; once a second is still far more often, but leaves an allocation that meets
+        # the same agent gone again (a lost race) its attempts.
+        while not done.wait(1.0):
             stale_online(4)
             stale_online(5)
 

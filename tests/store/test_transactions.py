@@ -14,6 +14,7 @@ from chalicelib.config import get_settings
 from chalicelib.keys import new_id, now_iso
 from chalicelib.models import ACTIVE, AgentLoad, Channel, Choice, Principal, Rule
 from chalicelib.store import Stale
+from chalicelib.store.agent_expressions import AgentGone
 from tests.support import invariants
 from tests.support.dynamo_hooks import before, count_calls, failing, timing_out
 from tests.support.ties import LowestIdFirst
@@ -91,6 +92,26 @@ def test_endless_contention_gives_up_with_a_503_and_writes_nothing(api, monkeypa
     assert len(attempts) == get_settings().allocation_max_attempts
     state = invariants.check()
     assert state["channels"] == [] and invariants.loads()[1] == 0
+
+
+def test_an_agent_gone_uses_no_attempt_but_one_gone_again_is_a_lost_race(api, monkeypatch):
+    # Agent 1 is online in the index but gone at every commit: as if it kept coming back and falling
+    # silent again while this chat is being assigned (another writer changing it each time).
+    api.token("agent", 1)
+    token = api.token("customer", 1)
+    attempts = []
+
+    def always_gone(*args, **kwargs):
+        attempts.append(args)
+        raise AgentGone(1)
+
+    monkeypatch.setattr(channels, "commit_assignment", always_gone)
+    monkeypatch.setattr(store_module.get_store().agents, "expire", lambda *_: None)  # it stays in the index
+    monkeypatch.setattr(channels.time, "sleep", lambda _s: None)
+    reply = api.initiate(1, token)
+    assert reply.status == 503 and reply.error["code"] == "allocation_contended"
+    assert len(attempts) == 1 + get_settings().allocation_max_attempts  # the first time gone was free
+    assert invariants.check()["channels"] == []
 
 
 def test_throttled_transaction_is_a_503_and_leaves_no_partial_state(api):
