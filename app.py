@@ -6,14 +6,15 @@ boto3 clients nor the environment.
 
 Besides the REST routes, the app has the WebSocket handlers (``$connect``,
 ``$disconnect``, ``$default``) and one stream handler per table whose changes
-become events (``chalicelib/routes/realtime.py``). The stream ARNs below are
-placeholders: ``tools/package.py`` points the event sources at the streams of
-the tables in ``infra/tables.json``. A scheduled function sweeps silent agents
+become events (``chalicelib/routes/realtime.py``), and the webhook queue's
+consumer that POSTs each event to the stage's webhook URLs (``chalicelib/webhooks.py``).
+The stream ARNs and the queue's name below are placeholders: ``tools/package.py``
+points the event sources at the streams and the queue in ``infra/tables.json``. A scheduled function sweeps silent agents
 offline every minute (``chalicelib/presence.py``).
 """
 
 from chalice import Chalice, Rate
-from chalice.app import CloudWatchEvent, DynamoDBEvent, WebsocketEvent
+from chalice.app import CloudWatchEvent, DynamoDBEvent, SQSEvent, WebsocketEvent
 
 from chalicelib import presence
 from chalicelib.config import get_settings
@@ -42,6 +43,7 @@ app.experimental_feature_flags.update(["WEBSOCKETS"])
 USERS_STREAM = "arn:aws:dynamodb:us-east-1:000000000000:table/agent-allocation-users/stream/placeholder"
 CHATS_STREAM = "arn:aws:dynamodb:us-east-1:000000000000:table/agent-allocation-chats/stream/placeholder"
 STREAM_BATCH_SIZE = 100
+WEBHOOK_QUEUE = "agent-allocation-webhooks"
 
 
 # Lambda finds each handler by its name in this module: each is declared here.
@@ -68,6 +70,13 @@ def users_events(event: DynamoDBEvent) -> None:
 @app.on_dynamodb_record(CHATS_STREAM, batch_size=STREAM_BATCH_SIZE)
 def chats_events(event: DynamoDBEvent) -> None:
     realtime.on_stream(event)
+
+
+# One delivery per invocation: a failed one alone is retried (later, by the queue's visibility
+# timeout) and, after the redrive policy's receives, left in the dead-letter queue.
+@app.on_sqs_message(queue=WEBHOOK_QUEUE, batch_size=1)
+def webhook_deliveries(event: SQSEvent) -> None:
+    realtime.on_webhook_delivery(event)
 
 
 # -- presence: agents silent for PRESENCE_TIMEOUT_SECONDS go offline -------------
