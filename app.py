@@ -9,8 +9,9 @@ Besides the REST routes, the app has the WebSocket handlers (``$connect``,
 become events (``chalicelib/routes/realtime.py``), and the webhook queue's
 consumer that POSTs each event to the stage's webhook URLs (``chalicelib/webhooks.py``).
 The stream ARNs and the queue's name below are placeholders: ``tools/package.py``
-points the event sources at the streams and the queue in ``infra/tables.json``. A scheduled function sweeps silent agents
-offline every minute (``chalicelib/presence.py``).
+points the event sources at the streams and the queue in ``infra/tables.json``.
+A scheduled function sweeps silent agents offline every minute
+(``chalicelib/presence.py``).
 """
 
 from chalice import Chalice, Rate

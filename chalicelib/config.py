@@ -8,10 +8,12 @@ its name.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
+from urllib.parse import urlsplit
 
 from chalicelib.errors import ConfigError
 
@@ -25,6 +27,9 @@ TEAM_NAME = re.compile(r"^[a-z0-9_-]{1,32}$")
 # CloudWatch's namespace characters; "AWS/" is reserved for AWS's own.
 METRICS_NAMESPACE = re.compile(r"^(?!AWS/)[0-9A-Za-z._/#: -]{1,255}$")
 DEFAULT_METRICS_NAMESPACE = "AgentAllocation"
+# Webhooks in the local stages (make run, tests) are signed with this unless WEBHOOK_SECRET is set.
+DEVELOPMENT_WEBHOOK_SECRET = "local-webhook-secret-do-not-deploy-0123456789"
+MAX_WEBHOOK_URLS = 10
 
 
 @dataclass(frozen=True)
@@ -34,9 +39,9 @@ class Settings:
     chats_table: str
     tokens_table: str
     connections_table: str
-    jwt_secret: str
+    jwt_secret: str = field(repr=False)
     # Accepted (never used to sign) while tokens signed before a key rotation expire.
-    jwt_previous_secret: str | None
+    jwt_previous_secret: str | None = field(repr=False)
     token_ttl_seconds: int
     allocation_cap: int
     allocation_max_attempts: int
@@ -66,6 +71,13 @@ class Settings:
     ws_management_url: str | None = None
     # The CloudWatch namespace of the stream handler's EMF metrics; None: no metrics.
     metrics_namespace: str | None = DEFAULT_METRICS_NAMESPACE
+    # Webhooks (chalicelib/webhooks.py): every event POSTed to each URL, signed with the secret.
+    webhook_urls: tuple[str, ...] = ()
+    webhook_secret: str | None = field(default=None, repr=False)
+    # May a webhook reach a loopback, private, link-local or reserved address? (the local stages: yes)
+    webhook_allow_private: bool = False
+    # The SQS queue deliveries wait in (set by the template); None: the queue make run installs.
+    webhook_queue_url: str | None = None
 
     @property
     def queueing(self) -> bool:
@@ -165,7 +177,66 @@ def load_settings() -> Settings:
         ws_url=_ws_url(stage),
         ws_management_url=os.environ.get("WS_MANAGEMENT_URL") or None,
         metrics_namespace=_metrics_namespace(),
+        **_webhooks(stage),
     )
+
+
+def _webhooks(stage: str) -> dict:
+    """WEBHOOK_URLS (comma-separated), WEBHOOK_SECRET (or _PARAMETER), WEBHOOK_ALLOW_PRIVATE, WEBHOOK_QUEUE_URL.
+
+    The secret is read (from SSM, where deployed) only when there are URLs."""
+    local = stage in LOCAL_STAGES
+    allow_private = _env_flag("WEBHOOK_ALLOW_PRIVATE", local)
+    urls = tuple(dict.fromkeys(u.strip() for u in os.environ.get("WEBHOOK_URLS", "").split(",") if u.strip()))
+    if not urls:
+        return {"webhook_allow_private": allow_private}
+    if len(urls) > MAX_WEBHOOK_URLS:
+        raise ConfigError(f"environment variable WEBHOOK_URLS must list at most {MAX_WEBHOOK_URLS} URLs")
+    for url in urls:
+        _check_webhook_url(url, local=local, allow_private=allow_private)
+    secret = _secret("WEBHOOK_SECRET") or (DEVELOPMENT_WEBHOOK_SECRET if local else "")
+    if not local and (len(secret) < MIN_SECRET_CHARS or secret == DEVELOPMENT_WEBHOOK_SECRET):
+        raise ConfigError(
+            f"WEBHOOK_SECRET (or WEBHOOK_SECRET_PARAMETER) must be a secret of at least {MIN_SECRET_CHARS} characters"
+        )
+    queue_url = os.environ.get("WEBHOOK_QUEUE_URL") or None
+    if queue_url is None and not local:
+        raise ConfigError("environment variable WEBHOOK_QUEUE_URL is not set (the template sets it)")
+    return {
+        "webhook_urls": urls,
+        "webhook_secret": secret,
+        "webhook_allow_private": allow_private,
+        "webhook_queue_url": queue_url,
+    }
+
+
+def _check_webhook_url(url: str, *, local: bool, allow_private: bool) -> None:
+    """https (http in the local stages only), a host, no credentials; a literal address must be allowed."""
+    problem = "WEBHOOK_URLS must list https:// URLs" + (" (or http://)" if local else "")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - parsing it raises for a bad port
+    except ValueError:
+        raise ConfigError(f"environment variable {problem}") from None
+    if parts.scheme not in (("https", "http") if local else ("https",)) or not parts.hostname:
+        raise ConfigError(f"environment variable {problem}")
+    if parts.username or parts.password:
+        raise ConfigError("environment variable WEBHOOK_URLS must not carry credentials (the signature authenticates)")
+    try:
+        literal = ipaddress.ip_address(parts.hostname)
+    except ValueError:
+        return
+    if not allow_private and not literal.is_global:
+        raise ConfigError("environment variable WEBHOOK_URLS names a private address (see WEBHOOK_ALLOW_PRIVATE)")
+
+
+def _env_flag(name: str, default: bool) -> bool:
+    raw = (os.environ.get(name) or "").strip().lower()
+    if raw == "":
+        return default
+    if raw not in ("true", "false", "1", "0"):
+        raise ConfigError(f"environment variable {name} must be true or false")
+    return raw in ("true", "1")
 
 
 def _metrics_namespace() -> str | None:

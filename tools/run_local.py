@@ -35,6 +35,8 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 from tools import dynamodb_local
 from tools.stages import STAGE, local_aws_environment, stage_environment
@@ -146,9 +148,39 @@ def start_realtime() -> Callable[[], None]:
 
     settings = get_settings()
     handlers = {settings.users_table: app_module.users_events, settings.chats_table: app_module.chats_events}
+    stop_webhooks = start_webhooks(app_module) if settings.webhook_urls else (lambda: None)
     stop = start(app_module, handlers, port=int(os.environ.get("WS_PORT", "8081")))
     get_settings.cache_clear()  # WS_MANAGEMENT_URL is set now
+
+    def stop_all() -> None:
+        stop()
+        stop_webhooks()
+
+    return stop_all
+
+
+def start_webhooks(app_module: Any) -> Callable[[], None]:
+    """WEBHOOK_URLS set: the local webhook queue, calling the app's own consumer; returns how to stop it."""
+    from chalicelib import webhook_queue
+    from chalicelib.config import get_settings
+    from tools.webhook_queue import LocalWebhookQueue
+
+    queue = LocalWebhookQueue(app_module.webhook_deliveries)
+    webhook_queue.use(queue)
+    log.info("webhooks: every event to %s", ", ".join(_origin(u) for u in get_settings().webhook_urls))
+
+    def stop() -> None:
+        queue.stop()
+        if queue.dead_letters:
+            log.warning("webhooks: %d deliveries dead-lettered this run", len(queue.dead_letters))
+
     return stop
+
+
+def _origin(url: str) -> str:
+    """What is said of a webhook URL: scheme, host and port (a path or query may carry a token)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
 
 
 def start_presence_sweep() -> Callable[[], None]:

@@ -1,8 +1,8 @@
 """Real-time routes: WebSocket tickets, and the WebSocket and stream handlers' bodies.
 
-``app.py`` registers the handlers (``$connect``, ``$disconnect``, ``$default``
-and one stream handler per table); they only unpack the event and call
-``chalicelib.realtime``.
+``app.py`` registers the handlers (``$connect``, ``$disconnect``, ``$default``,
+one stream handler per table, and the webhook queue's consumer); they only
+unpack the event and call ``chalicelib.realtime`` and ``chalicelib.webhooks``.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import logging
 from typing import Any
 
 from chalice import Blueprint, Response
-from chalice.app import DynamoDBEvent, WebsocketEvent
+from chalice.app import DynamoDBEvent, SQSEvent, WebsocketEvent
 
-from chalicelib import metrics, realtime
+from chalicelib import metrics, realtime, webhook_queue, webhooks
 from chalicelib.config import get_settings
 from chalicelib.errors import DomainError
 from chalicelib.keys import AGENT, CUSTOMER, SUPERVISOR
@@ -71,7 +71,32 @@ def on_message(_event: WebsocketEvent) -> None:
 
 
 def on_stream(event: DynamoDBEvent) -> None:
-    """A batch of stream records (users or chats table): push their events, then write their metrics."""
+    """A batch of stream records (users or chats table): queue their webhooks, push their events, then
+    write their metrics. Queueing comes first and raises on failure: the batch is retried (at least once)."""
+    settings = get_settings()
     events = realtime.events_of(event.to_dict()["Records"])
+    if settings.webhook_urls and (queue := webhook_queue.queue_for(settings)) is not None:
+        webhooks.enqueue(queue, events, settings.webhook_urls)
     realtime.push(get_store(), events)
-    metrics.emit(metrics.to_metrics(events), get_settings().metrics_namespace)
+    metrics.emit(metrics.to_metrics(events), settings.metrics_namespace)
+
+
+def on_webhook_delivery(event: SQSEvent) -> None:
+    """The webhook queue's consumer: deliver each message; a failed one is shown again later (raises)."""
+    settings = get_settings()
+    queue = webhook_queue.queue_for(settings)
+    for record in event:
+        receives = int(record.to_dict().get("attributes", {}).get("ApproximateReceiveCount", "1"))
+        try:
+            webhooks.deliver(
+                record.body,
+                settings.webhook_secret or "",
+                urls=settings.webhook_urls,
+                allow_private=settings.webhook_allow_private,
+            )
+        except webhooks.DeliveryFailed as failure:
+            wait = webhooks.backoff_seconds(receives)
+            log.warning("webhook delivery failed (receive %d): %s; next in %d s", receives, failure, wait)
+            if queue is not None:
+                queue.retry_later(record.receipt_handle, wait)
+            raise
