@@ -92,3 +92,19 @@ def test_a_metrics_namespace_cloudwatch_refuses_is_refused(monkeypatch, value):
     monkeypatch.setenv("METRICS_NAMESPACE", value)
     with pytest.raises(ConfigError, match="METRICS_NAMESPACE"):
         load_settings()
+
+
+def test_every_variable_the_settings_read_is_in_the_readmes_configuration_table():
+    import re
+    from pathlib import Path
+
+    import chalicelib.config as config
+
+    root = Path(__file__).resolve().parents[2]
+    source = Path(config.__file__).read_text()
+    read = set(re.findall(r'(?:_env\w*|_secret|os\.environ\.get)\(\s*f?"([A-Z][A-Z0-9_]+)"', source))
+    read |= {f"{name}_PARAMETER" for name in re.findall(r'_secret\(\s*"([A-Z_]+)"', source)}
+    readme = (root / "README.md").read_text()
+    table = readme[readme.index("## Configuration") : readme.index("## Security")]
+    documented = set(re.findall(r"`([A-Z][A-Z0-9_]+)`", table))
+    assert len(read) > 20 and read - documented == set()
