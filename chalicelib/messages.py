@@ -36,8 +36,12 @@ def send(
     transaction = store.transaction(principal)
     if idempotency_key is not None:
         transaction.add(store.messages.remember(message, idempotency_key))
+    # An agent's first reply stamps the channel in the same item that proves it may write (no extra units).
+    first_reply = principal.role == keys.AGENT and channel.first_reply_at is None
     transaction.add(
-        store.channels.check_open_to(channel.channel_id, principal.role, principal.user_id),
+        store.channels.first_reply(channel.channel_id, principal.user_id, message.created_at)
+        if first_reply
+        else store.channels.check_open_to(channel.channel_id, principal.role, principal.user_id),
         store.messages.put(message),
     )
     try:

@@ -12,16 +12,16 @@ line per event and dimension set, which CloudWatch Logs turns into metrics of
 | ``TimeToAssignment`` | Seconds | Team | ``chat.assigned`` taken from the queue (``assignment.queued_seconds``) |
 | ``QueueJoins`` | Count | Team | ``chat.queued`` (new, or put back) |
 | ``HandleTime`` | Seconds | Team | ``chat.resolved``: ``resolved_at`` - ``assignment.at`` (the last assignment) |
+| ``FirstResponseTime`` | Seconds | Team | ``chat.resolved`` / ``chat.left``: ``first_reply_at`` - ``created_at`` |
 | ``ChatsResolved`` | Count | Team | ``chat.resolved`` |
 | ``ChatsLeft`` | Count | Team, While | ``chat.left``; ``While`` = ``queued`` (abandoned) or ``active`` |
 | ``Transfers`` | Count | Team | ``chat.transferred`` / ``chat.queued`` put back, ``assignment.reason`` ``transfer`` |
 | ``Reassignments`` | Count | Team, Reason | the same, reason ``agent_offline`` or ``reply_timeout`` |
 
-First response time is not among them: a ``message.created`` event does not
-say whether it is the agent's first reply since the assignment, and finding
-out would cost a query of the chat's messages per agent message (or state kept
-across batches). A ``first_reply_at`` on the channel, written by the send that
-is first, would make it one more channel event.
+First response time is the wait from the chat's start (queued or assigned) to
+an agent's first message, ``first_reply_at``, which the first agent send stamps
+on the channel; it is counted when the chat ends (a chat never answered counts
+nothing: ``ChatsLeft`` tells those), so it lags by the chat's length.
 
 Delivery is at least once: a stream batch retried after a failure is counted
 again (rare; the push is done before the metrics are written, so a failed push
@@ -84,6 +84,9 @@ def _of(event: Event) -> list[Metric]:
             out.append(metric("HandleTime", seconds_between(assignment["at"], channel["resolved_at"]), SECONDS))
     elif event.type == CHAT_LEFT:
         out.append(metric("ChatsLeft", 1, While="queued" if channel.get("agent_id") is None else "active"))
+    if event.type in (CHAT_RESOLVED, CHAT_LEFT) and channel.get("first_reply_at") and channel.get("created_at"):
+        waited = seconds_between(channel["created_at"], channel["first_reply_at"])
+        out.append(metric("FirstResponseTime", waited, SECONDS))
     moved = event.type == CHAT_TRANSFERRED or (event.type == CHAT_QUEUED and "from_agent_id" in event.data)
     if moved and assignment.get("reason") == TRANSFER:
         out.append(metric("Transfers", 1))

@@ -116,6 +116,21 @@ def test_customer_and_agent_exchange_messages(api, chat):
     assert reply.status == 201 and reply.body["sender_role"] == "agent" and reply.body["sender_id"] == 1
 
 
+def test_the_agents_first_reply_is_stamped_on_the_chat_once(api, chat):
+    def chat_json() -> dict:
+        reply = api.request("GET", "/customer/1/chat", token=chat["customer"])
+        assert reply.status == 200
+        return reply.body["channel"]
+
+    assert api.customer_send(1, chat["customer"], "anyone there?").status == 201
+    assert "first_reply_at" not in chat_json()  # a customer's message is no reply
+    first = api.agent_send(1, chat["agent"], 1, "here I am").body
+    assert chat_json()["first_reply_at"] == first["created_at"]
+    assert api.agent_send(1, chat["agent"], 1, "and again").status == 201
+    assert chat_json()["first_reply_at"] == first["created_at"]  # kept: it is the first
+    invariants.check()
+
+
 def test_send_accepts_json(api, chat):
     reply = api.request(
         "POST", "/agent/1/chat/send", token=chat["agent"], json_body={"RecipientID": 1, "text_message": "json works"}
