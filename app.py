@@ -17,7 +17,7 @@ A scheduled function sweeps silent agents offline every minute
 from chalice import Chalice, Rate
 from chalice.app import CloudWatchEvent, DynamoDBEvent, SQSEvent, WebsocketEvent
 
-from chalicelib import presence
+from chalicelib import logs, presence
 from chalicelib.config import get_settings
 from chalicelib.routes import agents, console, customers, docs, realtime, supervisors
 from chalicelib.routes.common import preflight, standard_responses
@@ -50,39 +50,46 @@ WEBHOOK_QUEUE = "agent-allocation-webhooks"
 # Lambda finds each handler by its name in this module: each is declared here.
 @app.on_ws_connect()
 def ws_connect(event: WebsocketEvent) -> dict:
-    return realtime.on_connect(event)
+    with logs.handling_event(event, get_settings()):
+        return realtime.on_connect(event)
 
 
 @app.on_ws_disconnect()
 def ws_disconnect(event: WebsocketEvent) -> None:
-    realtime.on_disconnect(event)
+    with logs.handling_event(event, get_settings()):
+        realtime.on_disconnect(event)
 
 
 @app.on_ws_message()
 def ws_message(event: WebsocketEvent) -> None:
-    realtime.on_message(event)
+    with logs.handling_event(event, get_settings()):
+        realtime.on_message(event)
 
 
 @app.on_dynamodb_record(USERS_STREAM, batch_size=STREAM_BATCH_SIZE)
 def users_events(event: DynamoDBEvent) -> None:
-    realtime.on_stream(event)
+    with logs.handling_event(event, get_settings()):
+        realtime.on_stream(event)
 
 
 @app.on_dynamodb_record(CHATS_STREAM, batch_size=STREAM_BATCH_SIZE)
 def chats_events(event: DynamoDBEvent) -> None:
-    realtime.on_stream(event)
+    with logs.handling_event(event, get_settings()):
+        realtime.on_stream(event)
 
 
 # One delivery per invocation: a failed one alone is retried (later, by the queue's visibility
 # timeout) and, after the redrive policy's receives, left in the dead-letter queue.
 @app.on_sqs_message(queue=WEBHOOK_QUEUE, batch_size=1)
 def webhook_deliveries(event: SQSEvent) -> None:
-    realtime.on_webhook_delivery(event)
+    with logs.handling_event(event, get_settings()):
+        realtime.on_webhook_delivery(event)
 
 
 # -- presence: agents silent for PRESENCE_TIMEOUT_SECONDS go offline -------------
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES))
-def presence_sweep(_event: CloudWatchEvent) -> None:
-    presence.sweep(get_store(), get_settings())
+def presence_sweep(event: CloudWatchEvent) -> None:
+    with logs.handling_event(event, get_settings()):
+        presence.sweep(get_store(), get_settings())

@@ -57,6 +57,8 @@ class Settings:
     login_window_seconds: int
     cors_allowed_origins: tuple[str, ...]
     log_level: str
+    # "json": one JSON object per log line, with the request id (chalicelib/logs.py); "text": plain lines.
+    log_format: str = "json"
     # Overflow policy: "seed" (rules 2 and 3) or "queue" (a FIFO queue per team when nobody has a free slot).
     routing_overflow: str = "seed"
     # When an agent goes offline: "keep" its chats (the seed) or "requeue" them (reassign, else queue at the head).
@@ -170,6 +172,7 @@ def load_settings() -> Settings:
         login_window_seconds=_env_int("LOGIN_WINDOW_SECONDS", 900, 10, 86_400),
         cors_allowed_origins=origins,
         log_level=_log_level(),
+        log_format=_env_choice("LOG_FORMAT", "text" if stage in LOCAL_STAGES else "json", ("json", "text")),
         routing_overflow=_env_choice("ROUTING_OVERFLOW", "seed", ("seed", "queue")),
         on_agent_offline=_env_choice("ON_AGENT_OFFLINE", "keep", ("keep", "requeue")),
         reply_timeout_seconds=_env_int("REPLY_TIMEOUT_SECONDS", 0, 0, 86_400),

@@ -20,7 +20,7 @@ from typing import Any
 from chalice import Blueprint, Response
 from chalice.app import Request
 
-from chalicelib import auth, inputs, sessions, shapes
+from chalicelib import auth, inputs, logs, sessions, shapes
 from chalicelib.config import get_settings
 from chalicelib.errors import (
     Conflict,
@@ -97,10 +97,9 @@ def api_view(view: Callable[..., Any]) -> Callable[..., Response]:
 _current_request: ContextVar[Request] = ContextVar("current_request")
 
 
-@functools.cache
-def _configure_logging() -> None:
-    """The service's log level (LOG_LEVEL), set once per process on the first request."""
-    logging.getLogger("chalicelib").setLevel(get_settings().log_level)
+def _request_id_of(event: Request) -> str | None:
+    """API Gateway's id of the request (what its own logs and errors name), else Lambda's."""
+    return (event.context or {}).get("requestId") or logs.lambda_request_id(event.lambda_context)
 
 
 def current_request() -> Request:
@@ -110,12 +109,14 @@ def current_request() -> Request:
 def standard_responses(event: Request, get_response: Callable[[Request], Response]) -> Response:
     """Middleware: the request for this thread; security headers on everything; Chalice's own
     errors in our error shape."""
-    _configure_logging()
+    logs.configure(get_settings())
     token = _current_request.set(event)
     try:
-        response = get_response(event)
+        with logs.handling(_request_id_of(event)) as request_id:
+            response = get_response(event)
     finally:
         _current_request.reset(token)
+    response.headers.setdefault("X-Request-Id", request_id)
     _add_cors(event, response)
     body = response.body
     if isinstance(body, dict) and set(body) == {"Code", "Message"}:

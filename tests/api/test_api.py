@@ -408,3 +408,10 @@ def test_every_response_carries_security_headers(api):
     reply = api.login("agent", 1)
     assert reply.headers["Cache-Control"] == "no-store"
     assert reply.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_every_answer_names_its_request_for_the_logs(api, chat):
+    ok = api.customer_send(1, chat["customer"], "hi")
+    refused = api.request("POST", "/customer/1/chat/send", token=chat["customer"], form={"text_message": ""})
+    ids = {ok.headers["X-Request-Id"], refused.headers["X-Request-Id"]}
+    assert refused.status == 400 and len(ids) == 2 and all(ids)
