@@ -1,4 +1,4 @@
-// Live updates for one agent or customer: the WebSocket of a ws-ticket; polling while it is down.
+// Live updates for one agent, customer or supervisor: the WebSocket of a ws-ticket; polling while it is down.
 //
 // The socket carries events ({event_id, type, chat_id, data}); they may arrive twice, so each
 // event_id is handled once. When no ticket can be had or the socket closes, `poll` runs in a loop

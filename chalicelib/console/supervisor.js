@@ -1,11 +1,16 @@
 // The supervisor's view: every agent's status, load, capacity and last heartbeat; set a capacity,
 // force an agent offline; the queue's length and head; the team's active chats, each with a transfer
-// control. Refreshed every 5 s (supervisors get no socket).
+// control. The team's socket (a supervisor's ws-ticket: every event of the team but messages) makes it
+// refresh as things happen; while the socket is down it polls every 5 s. Heartbeats are no events, so
+// "last seen" is also refreshed every 30 s.
 
 import { ago, call, el, features, showError } from "./api.js";
+import { Live } from "./live.js";
 
 const $ = (id) => document.getElementById(id);
-const REFRESH_MS = 5000;
+const REFRESH_MS = 5000; // while polling
+const SLOW_REFRESH_MS = 30000; // always: what no event tells (last seen)
+const SETTLE_MS = 200; // events in a burst make one refresh
 const MAX_PAGES = 20;
 const QUEUE_HEAD = 5; // the queue's first entries shown
 
@@ -194,15 +199,25 @@ export function supervisorView({ id, token, onAuthLost }) {
 
   const onRefresh = () => refresh();
   $("refresh").addEventListener("click", onRefresh);
-  const timer = setInterval(refresh, REFRESH_MS);
+  const timer = setInterval(refresh, SLOW_REFRESH_MS);
+  let settling = null;
+  const onEvent = () => {
+    clearTimeout(settling);
+    settling = setTimeout(refresh, SETTLE_MS);
+  };
+  let live = null;
   features().then((routes) => {
     hasQueue = routes.has("GET /supervisor/{supervisor_id}/queue");
     refresh();
+    // Polling until the socket opens (its first catch-up is a refresh too).
+    live = new Live({ role: "supervisor", id, token, onEvent, poll: refresh, onAuthLost, pollPause: REFRESH_MS });
+    live.start();
   });
-  $("mode").hidden = true;
 
   return {
     stop() {
+      live?.stop();
+      clearTimeout(settling);
       clearInterval(timer);
       $("refresh").removeEventListener("click", onRefresh);
       $("agents").replaceChildren();

@@ -331,15 +331,19 @@ def on_push(browser) -> bool:
 
 
 def test_the_conversation_arrives_over_the_websocket(push_server, browsers):
-    agent, customer = browsers(), browsers()
+    agent, customer, supervisor = browsers(), browsers(), browsers()
     log_in(agent, push_server, "agent", "annasianna", "strongpass1")
     log_in(customer, push_server, "customer", "daungugur", "strongpass1")
+    log_in(supervisor, push_server, "supervisor", "supervisor", "strongpass0")
     wait_for(agent, on_push, "the agent's socket open")
     wait_for(customer, on_push, "the customer's socket open")
+    wait_for(supervisor, on_push, "the supervisor's socket open")
     assert text_of(agent, "mode") == "Live"
 
     customer.find_element("id", "start-chat").click()
     wait_for(agent, shows("agent-chats", "Customer 1"), "the chat pushed to the agent")
+    # On push the supervisor's page refreshes only on an event (or every 30 s): within 3 s, the socket told it.
+    wait_for(supervisor, shows("sv-chats", "Customer 1 with agent 1"), "the new chat on the supervisor's", timeout=3)
     agent.find_element("css selector", "#agent-chats button").click()
     write(customer, "customer-text", "Lewat soket")
     wait_for(agent, shows("agent-messages", "Lewat soket"), "the customer's message pushed to the agent")
@@ -348,7 +352,8 @@ def test_the_conversation_arrives_over_the_websocket(push_server, browsers):
     agent.find_element("id", "resolve-chat").click()
     # The customer long-polls for 5 s while polling: within 3 s, only the socket can have told it.
     wait_for(customer, shows("customer-status", "resolved"), "the resolve pushed to the customer", timeout=3)
-    assert on_push(agent) and on_push(customer)
+    wait_for(supervisor, shows("sv-no-chats", "No active chats"), "the resolve on the supervisor's", timeout=3)
+    assert on_push(agent) and on_push(customer) and on_push(supervisor)
 
 
 # -- with a queue: a server of its own with ROUTING_OVERFLOW=queue ------------------------
