@@ -8,10 +8,10 @@ Besides the REST routes, the app has the WebSocket handlers (``$connect``,
 ``$disconnect``, ``$default``) and one stream handler per table whose changes
 become events (``chalicelib/routes/realtime.py``), and the webhook queue's
 consumer that POSTs each event to the stage's webhook URLs (``chalicelib/webhooks.py``).
-The stream ARNs and the queue's name below are placeholders: ``tools/package.py``
-points the event sources at the streams and the queue in ``infra/tables.json``.
-A scheduled function sweeps silent agents offline every minute
-(``chalicelib/presence.py``).
+The stream and queue ARNs below are placeholders: ``tools/package.py`` points
+the event sources at the streams and the queue in ``infra/tables.json`` (ARNs,
+not a queue name: its merge can replace a literal value, not chalice's ``Fn::Sub``).
+A scheduled function sweeps silent agents offline every minute (``chalicelib/presence.py``).
 """
 
 from chalice import Chalice, Rate
@@ -44,7 +44,7 @@ app.experimental_feature_flags.update(["WEBSOCKETS"])
 USERS_STREAM = "arn:aws:dynamodb:us-east-1:000000000000:table/agent-allocation-users/stream/placeholder"
 CHATS_STREAM = "arn:aws:dynamodb:us-east-1:000000000000:table/agent-allocation-chats/stream/placeholder"
 STREAM_BATCH_SIZE = 100
-WEBHOOK_QUEUE = "agent-allocation-webhooks"
+WEBHOOK_QUEUE = "arn:aws:sqs:us-east-1:000000000000:agent-allocation-webhooks"
 
 
 # Lambda finds each handler by its name in this module: each is declared here.
@@ -80,7 +80,7 @@ def chats_events(event: DynamoDBEvent) -> None:
 
 # One delivery per invocation: a failed one alone is retried (later, by the queue's visibility
 # timeout) and, after the redrive policy's receives, left in the dead-letter queue.
-@app.on_sqs_message(queue=WEBHOOK_QUEUE, batch_size=1)
+@app.on_sqs_message(queue_arn=WEBHOOK_QUEUE, batch_size=1)
 def webhook_deliveries(event: SQSEvent) -> None:
     with logs.handling_event(event, get_settings()):
         realtime.on_webhook_delivery(event)

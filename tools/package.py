@@ -2,15 +2,18 @@
 
     python -m tools.package --stage dev [--out build]
 
-1. Writes ``build/<stage>/tables.json``: ``infra/tables.json`` pinned to the
-   stage (its ``Stage`` parameter can only be this stage, so the tables and the
-   function's environment cannot name different stages).
+1. Writes the merge template ``build/<stage>-tables.json``: ``infra/tables.json``
+   pinned to the stage (its ``Stage`` parameter can only be this stage, so the
+   tables and the function's environment cannot name different stages), plus
+   the real-time wiring and IAM below and fixes of chalice's output.
 2. Runs ``chalice package --merge-template`` into ``build/<stage>/``
    (``sam.json`` and ``deployment.zip``).
 3. Fails if the zip is larger than ``MAX_ZIP_BYTES`` or ships boto3/botocore
    (the Lambda runtime provides them; shipping them would only add cold-start
    time and megabytes), and prints its size.
-4. Runs cfn-lint on ``sam.json``.
+4. Fails if a function would run with another role than the service role, or
+   an event source still names a placeholder (``check_wiring``).
+5. Runs cfn-lint on ``sam.json``.
 
 API Gateway answers some requests itself, before the function: an unknown path
 (its 403 ``Missing Authentication Token``, or with an ``Authorization`` header a
@@ -21,6 +24,24 @@ definition (``x-amazon-apigateway-gateway-responses``) rather than in separate
 ``AWS::ApiGateway::GatewayResponse`` resources: the definition is what each
 deployment of a SAM API snapshots, and separate resources are dropped or left
 undeployed when the definition changes (aws/serverless-application-model#390).
+
+Real-time wiring (the app's decorators name placeholder stream and queue
+ARNs; the merge template points them at ``infra/tables.json``):
+
+- the stream handlers (``UsersEvents``, ``ChatsEvents``) read the tables'
+  streams (``Fn::GetAtt <Table>.StreamArn``), bisect a failing batch, retry it
+  ``STREAM_MAX_RETRY_ATTEMPTS`` times or until its records are
+  ``STREAM_MAX_RECORD_AGE_SECONDS`` old, then record where it was in
+  ``StreamDeadLetterQueue`` and move on;
+- the webhook consumer (``WebhookDeliveries``) reads ``WebhookQueue``;
+- every function gets ``WS_URL`` and ``WS_MANAGEMENT_URL`` (the WebSocket API
+  of this stack) and ``WEBHOOK_QUEUE_URL``, through SAM ``Globals`` (a value a
+  stage sets in ``.chalice/config.json`` wins, e.g. a custom domain's URL);
+- IAM: every function runs with chalice's one shared role (``DefaultRole``:
+  ``autogen_policy`` is on, so chalice makes one role for all functions), whose
+  generated policy (wildcard resources) is replaced by ``service_policy``:
+  each grant names this stack's own tables, indexes, streams, queues, WebSocket
+  API, SSM parameters and log groups, and nothing else.
 """
 
 from __future__ import annotations
@@ -35,6 +56,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TABLES = ROOT / "infra" / "tables.json"
+CHALICE_CONFIG = ROOT / ".chalice" / "config.json"
+STAGES = ("dev", "prod")
 MAX_ZIP_BYTES = 5 * 1024 * 1024  # documented in README (Deploy)
 NOT_SHIPPED = ("boto3/", "botocore/", "s3transfer/")
 # API Gateway's own answers: (status, or None to keep the gateway's; code; message). Fixed text only:
@@ -47,6 +70,45 @@ GATEWAY_ERRORS = {
     "DEFAULT_4XX": (None, "bad_request", "the request was refused before it reached the service"),
     "DEFAULT_5XX": (None, "gateway_error", "the service could not answer; try again"),
 }
+
+# -- real-time wiring: logical ids chalice gives app.py's functions, and ours in infra/tables.json ---------------
+SERVICE_ROLE = "DefaultRole"  # chalice's one role for every function when autogen_policy is on (the default)
+STREAM_HANDLERS = {"UsersEvents": "UsersTable", "ChatsEvents": "ChatsTable"}  # app.users_events, app.chats_events
+WEBHOOK_CONSUMER = "WebhookDeliveries"  # app.webhook_deliveries
+WEBHOOK_QUEUE = "WebhookQueue"
+STREAM_DEAD_LETTER_QUEUE = "StreamDeadLetterQueue"
+WEBSOCKET_API = "WebsocketAPI"
+
+# A stream batch whose handler fails is split in two and each half retried (BisectBatchOnFunctionError), so
+# one bad record holds up only itself; after STREAM_MAX_RETRY_ATTEMPTS retries, or once its records are
+# STREAM_MAX_RECORD_AGE_SECONDS old, Lambda writes where the batch was (shard, sequence numbers) to
+# StreamDeadLetterQueue and moves on: the shard keeps flowing, and the records stay in the stream for 24 h.
+# The batch size is app.STREAM_BATCH_SIZE (the decorator's). LATEST: a new stack does not replay old records.
+STREAM_STARTING_POSITION = "LATEST"
+STREAM_MAX_RETRY_ATTEMPTS = 5
+STREAM_MAX_RECORD_AGE_SECONDS = 3600
+
+# What the request-path store code calls (a test reads them from its source and compares).
+TABLE_ACTIONS = [
+    "dynamodb:BatchGetItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:Query",
+    "dynamodb:UpdateItem",
+]
+# What Lambda's event source mapping calls to read a stream, with the function's role.
+STREAM_ACTIONS = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"]
+# What Lambda's SQS poller calls with the function's role, and the consumer's own visibility changes (backoff).
+QUEUE_CONSUMER_ACTIONS = [
+    "sqs:ChangeMessageVisibility",
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
+    "sqs:ReceiveMessage",
+]
+# The log groups are in the template (with their retention): the functions only write to them.
+LOG_ACTIONS = ["logs:CreateLogStream", "logs:PutLogEvents"]
 
 
 def gateway_responses() -> dict:
@@ -65,7 +127,7 @@ def gateway_responses() -> dict:
 
 
 def stage_template(stage: str) -> dict:
-    """``infra/tables.json`` for one stage, plus the fixes the generated template needs."""
+    """``infra/tables.json`` for one stage, plus the fixes and wiring the generated template needs."""
     template = json.loads(TABLES.read_text())
     parameter = template["Parameters"]["Stage"]
     parameter["Default"] = stage
@@ -73,7 +135,8 @@ def stage_template(stage: str) -> dict:
     parameter.pop("AllowedPattern", None)
     # One stage: the production-only settings are decided here, not by a condition.
     production = stage == "prod"
-    for resource in template["Resources"].values():
+    tables = table_resources(template)
+    for resource in tables.values():
         resource["Properties"]["DeletionProtectionEnabled"] = production
     template.pop("Conditions", None)
     # chalice 1.34 names the log group after "${ApiHandler}", a resource that
@@ -86,7 +149,96 @@ def stage_template(stage: str) -> dict:
     template["Resources"]["RestAPI"] = {
         "Properties": {"DefinitionBody": {"x-amazon-apigateway-gateway-responses": gateway_responses()}}
     }
+    ws_stage = websocket_stage(stage)
+    template["Resources"].update(event_sources())
+    template["Resources"][SERVICE_ROLE] = {
+        "Properties": {
+            "Policies": [{"PolicyName": "ServicePolicy", "PolicyDocument": service_policy(tables, ws_stage)}]
+        }
+    }
+    template["Globals"] = {"Function": {"Environment": {"Variables": realtime_environment(ws_stage)}}}
     return template
+
+
+def table_resources(template: dict) -> dict:
+    return {name: r for name, r in template["Resources"].items() if r["Type"] == "AWS::DynamoDB::Table"}
+
+
+def websocket_stage(stage: str) -> str:
+    """The API Gateway stage chalice deploys the WebSocket API to (``api_gateway_stage``)."""
+    config = json.loads(CHALICE_CONFIG.read_text())
+    return config["stages"][stage].get("api_gateway_stage", config.get("api_gateway_stage", "api"))
+
+
+def get_att(resource: str, attribute: str = "Arn") -> dict:
+    return {"Fn::GetAtt": [resource, attribute]}
+
+
+def arn(service: str, resource: str) -> dict:
+    """An ARN in this stack's partition, region and account (``resource`` may use ``${...}``)."""
+    return {"Fn::Sub": f"arn:${{AWS::Partition}}:{service}:${{AWS::Region}}:${{AWS::AccountId}}:{resource}"}
+
+
+def event_sources() -> dict:
+    """The stream handlers on the tables' streams, the webhook consumer on the webhook queue."""
+    resources = {}
+    for function, table in STREAM_HANDLERS.items():
+        stream = {
+            "Stream": get_att(table, "StreamArn"),
+            "StartingPosition": STREAM_STARTING_POSITION,
+            "BisectBatchOnFunctionError": True,
+            "MaximumRetryAttempts": STREAM_MAX_RETRY_ATTEMPTS,
+            "MaximumRecordAgeInSeconds": STREAM_MAX_RECORD_AGE_SECONDS,
+            "DestinationConfig": {"OnFailure": {"Destination": get_att(STREAM_DEAD_LETTER_QUEUE)}},
+        }
+        resources[function] = {"Properties": {"Events": {f"{function}DynamodbEventSource": {"Properties": stream}}}}
+    queue = {"Queue": get_att(WEBHOOK_QUEUE)}
+    resources[WEBHOOK_CONSUMER] = {
+        "Properties": {"Events": {f"{WEBHOOK_CONSUMER}SqsEventSource": {"Properties": queue}}}
+    }
+    return resources
+
+
+def realtime_environment(ws_stage: str) -> dict:
+    """Every function's WebSocket addresses (this stack's API) and webhook queue."""
+    host = f"${{{WEBSOCKET_API}}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}"
+    return {
+        "WS_URL": {"Fn::Sub": f"wss://{host}/{ws_stage}"},
+        "WS_MANAGEMENT_URL": {"Fn::Sub": f"https://{host}/{ws_stage}"},
+        "WEBHOOK_QUEUE_URL": {"Ref": WEBHOOK_QUEUE},
+    }
+
+
+def allow(sid: str, actions: list[str], resources: list) -> dict:
+    return {"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources}
+
+
+def table_arns(tables: dict) -> list:
+    """Each table's ARN and each of its indexes' ARNs, exactly."""
+    arns = []
+    for name, resource in tables.items():
+        arns.append(get_att(name))
+        for index in resource["Properties"].get("GlobalSecondaryIndexes", []):
+            arns.append({"Fn::Sub": f"${{{name}.Arn}}/index/{index['IndexName']}"})
+    return arns
+
+
+def service_policy(tables: dict, ws_stage: str) -> dict:
+    """The functions' one policy: each grant on this stack's own resources only."""
+    connections = arn("execute-api", f"${{{WEBSOCKET_API}}}/{ws_stage}/*/@connections/*")
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            allow("Tables", TABLE_ACTIONS, table_arns(tables)),
+            allow("ReadStreams", STREAM_ACTIONS, [get_att(t, "StreamArn") for t in STREAM_HANDLERS.values()]),
+            allow("PushToConnections", ["execute-api:ManageConnections"], [connections]),
+            allow("EnqueueWebhooks", ["sqs:SendMessage"], [get_att(WEBHOOK_QUEUE)]),
+            allow("ConsumeWebhooks", QUEUE_CONSUMER_ACTIONS, [get_att(WEBHOOK_QUEUE)]),
+            allow("RecordFailedStreamBatches", ["sqs:SendMessage"], [get_att(STREAM_DEAD_LETTER_QUEUE)]),
+            allow("Secrets", ["ssm:GetParameter"], [arn("ssm", "parameter/agent-allocation/${Stage}/*")]),
+            allow("Logs", LOG_ACTIONS, [arn("logs", "log-group:/aws/lambda/${AWS::StackName}-*:*")]),
+        ],
+    }
 
 
 def package(stage: str, out: Path) -> Path:
@@ -105,6 +257,7 @@ def package(stage: str, out: Path) -> Path:
         check=True,
     )
     check_zip(target / "deployment.zip")
+    check_wiring(json.loads((target / "sam.json").read_text()))
     return target
 
 
@@ -123,6 +276,25 @@ def check_zip(path: Path) -> int:
     return size
 
 
+def check_wiring(template: dict) -> None:
+    """Fail if a function would not run with the service role or an event source names no resource of ours."""
+    resources = template["Resources"]
+    for name, resource in resources.items():
+        if resource.get("Type") != "AWS::Serverless::Function":
+            continue
+        if resource["Properties"].get("Role") != get_att(SERVICE_ROLE):
+            raise SystemExit(f"package: {name} does not run with the service role {SERVICE_ROLE}")
+        for event_name, event in resource["Properties"].get("Events", {}).items():
+            source = event["Properties"].get("Stream", event["Properties"].get("Queue"))
+            if event["Type"] in ("DynamoDB", "SQS") and not is_attribute_of(source, resources):
+                raise SystemExit(f"package: {name}'s {event_name} reads {source}, not a stream or queue of this stack")
+
+
+def is_attribute_of(value: object, resources: dict) -> bool:
+    """``value`` is ``Fn::GetAtt`` of one of ``resources`` (not a literal ARN, which would be a placeholder)."""
+    return isinstance(value, dict) and list(value) == ["Fn::GetAtt"] and value["Fn::GetAtt"][0] in resources
+
+
 def lint(template: Path) -> None:
     cfn_lint = Path(sys.executable).parent / "cfn-lint"
     result = subprocess.run([str(cfn_lint), str(template)], capture_output=True, text=True, check=False)
@@ -133,7 +305,7 @@ def lint(template: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.package", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--stage", default="dev", choices=("dev", "prod"))
+    parser.add_argument("--stage", default="dev", choices=STAGES)
     parser.add_argument("--out", type=Path, default=ROOT / "build")
     args = parser.parse_args(argv)
     target = package(args.stage, args.out.resolve())

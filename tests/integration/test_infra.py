@@ -1,8 +1,11 @@
-"""Infrastructure: the packaged template, least-privilege IAM, and the tables deployed by CloudFormation."""
+"""Infrastructure: the packaged template, its tables and Lambda settings, and the tables deployed by CloudFormation.
+
+IAM is in ``test_iam.py``; the real-time wiring (WebSocket API, event sources, queues) in
+``test_realtime_infra.py``. The packaged templates come from ``conftest.py`` (built once).
+"""
 
 from __future__ import annotations
 
-import ast
 import json
 import subprocess
 import sys
@@ -22,34 +25,7 @@ from tools import package
 from tools.api_client import Api, GatewayClient
 
 ROOT = Path(__file__).resolve().parents[2]
-STAGES = ("dev", "prod")
-# Store modules off the request path: operator commands, run with an operator's
-# credentials, not the function's role. Every other store module is on it.
-OPERATOR_STORE_MODULES = ("admin.py", "scans.py")
-SERVICE_STORE_MODULES = sorted(
-    p.name for p in (ROOT / "chalicelib" / "store").glob("*.py") if p.name not in OPERATOR_STORE_MODULES
-)
-# IAM action of each DynamoDB API operation and transaction item kind.
-IAM_ACTIONS = {
-    "get_item": "dynamodb:GetItem",
-    "put_item": "dynamodb:PutItem",
-    "update_item": "dynamodb:UpdateItem",
-    "delete_item": "dynamodb:DeleteItem",
-    "query": "dynamodb:Query",
-    "scan": "dynamodb:Scan",
-    "batch_get_item": "dynamodb:BatchGetItem",
-    "Put": "dynamodb:PutItem",
-    "Update": "dynamodb:UpdateItem",
-    "Delete": "dynamodb:DeleteItem",
-    "ConditionCheck": "dynamodb:ConditionCheckItem",
-}
-
-
-@pytest.fixture(scope="module")
-def packaged(tmp_path_factory) -> dict[str, Path]:
-    """``make package`` for both stages (chalice package + the merged tables template)."""
-    out = tmp_path_factory.mktemp("build")
-    return {stage: package.package(stage, out) for stage in STAGES}
+STAGES = package.STAGES
 
 
 def template(packaged, stage) -> dict:
@@ -74,66 +50,6 @@ def test_every_table_is_recoverable_encrypted_on_demand_and_protected_in_prod(pa
         assert properties["BillingMode"] == "PAY_PER_REQUEST"
         assert properties["DeletionProtectionEnabled"] is (stage == "prod")
         assert resource["DeletionPolicy"] == "Retain"
-
-
-def _policy_statements(value):
-    if isinstance(value, dict):
-        if "Statement" in value:
-            yield from value["Statement"]
-        for child in value.values():
-            yield from _policy_statements(child)
-    elif isinstance(value, list):
-        for child in value:
-            yield from _policy_statements(child)
-
-
-@pytest.mark.parametrize("stage", STAGES)
-def test_no_wildcard_grants(packaged, stage):
-    statements = list(_policy_statements(template(packaged, stage)["Resources"]))
-    assert statements
-    for statement in statements:
-        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-        assert not any(a == "*" or a.endswith(":*") for a in actions), statement
-        resources = statement.get("Resource", [])
-        resources = resources if isinstance(resources, list) else [resources]
-        assert "*" not in resources, statement
-
-
-def store_operations() -> set[str]:
-    """Every DynamoDB operation the service's store modules can call, read from their source."""
-    found = set()
-    for name in SERVICE_STORE_MODULES:
-        tree = ast.parse((ROOT / "chalicelib" / "store" / name).read_text())
-        for node in ast.walk(tree):
-            # call("operation", ...) and transaction items {"Put": ...}, {"ConditionCheck": ...}
-            is_call = isinstance(node, ast.Call) and getattr(node.func, "id", None) == "call" and node.args
-            if is_call and isinstance(node.args[0], ast.Constant):
-                found.add(node.args[0].value)
-            if isinstance(node, ast.Dict):
-                for key in node.keys:
-                    if isinstance(key, ast.Constant) and key.value in ("Put", "Update", "Delete", "ConditionCheck"):
-                        found.add(key.value)
-    return found - {"transact_write_items"}  # authorised by its items' own actions
-
-
-@pytest.mark.parametrize("stage", STAGES)
-def test_the_policy_grants_exactly_the_dynamodb_actions_the_store_uses(stage):
-    policy = json.loads((ROOT / ".chalice" / f"policy-{stage}.json").read_text())
-    granted = {a for s in policy["Statement"] for a in s["Action"] if a.startswith("dynamodb:")}
-    needed = {IAM_ACTIONS[op] for op in store_operations()}
-    assert "dynamodb:ConditionCheckItem" in needed and "dynamodb:BatchGetItem" in needed  # the scan works
-    assert granted == needed
-
-
-@pytest.mark.parametrize("stage", STAGES)
-def test_the_policy_reaches_only_the_stages_own_tables(stage):
-    policy = json.loads((ROOT / ".chalice" / f"policy-{stage}.json").read_text())
-    config = json.loads((ROOT / ".chalice" / "config.json").read_text())["stages"][stage]
-    tables = {config["environment_variables"][s.upper()] for s in schema.TABLE_SETTINGS.values()}
-    dynamo = [s for s in policy["Statement"] if any(a.startswith("dynamodb:") for a in s["Action"])]
-    resources = {r for s in dynamo for r in s["Resource"]}
-    expected = {f"arn:aws:dynamodb:*:*:table/{t}" for t in tables}
-    assert resources == expected | {f"{r}/index/*" for r in expected}
 
 
 @pytest.mark.parametrize("stage", STAGES)
