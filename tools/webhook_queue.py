@@ -29,7 +29,7 @@ from chalicelib.webhooks import MAX_RECEIVES
 log = logging.getLogger(__name__)
 
 Handler = Callable[[dict[str, Any], Any], Any]
-VISIBILITY_SECONDS = 60  # infra/tables.json's WebhookQueue
+VISIBILITY_SECONDS = 150  # infra/tables.json's WebhookQueue
 QUEUE_ARN = "arn:aws:sqs:us-east-1:000000000000:agent-allocation-local-webhooks"
 
 
