@@ -15,6 +15,13 @@ of the users or chats table to zero or more ``Event`` values:
   queue: then with ``from_agent_id``).
 - ``chat.left``: the customer left the chat (queued or active).
 
+When the queue moves (a chat taken from it or left from it, or one put back at
+its head), each chat still waiting near its head learns its new place: a
+``chat.queued`` event with ``data.queue_position`` and
+``data.estimated_wait_seconds`` for its customer (``position_updates``, from the
+queue as the stream handler reads it: not from a record). Supervisors, metrics
+and webhooks do not get those.
+
 Each event carries its ``team`` where the image says it: a channel's ``team``,
 an agent's ``pool`` (a message's team is the chat's, added at delivery). A
 team's supervisors receive every event of the team but ``message.created``
@@ -97,9 +104,41 @@ class Event:
             users.append((keys.CUSTOMER, self.customer_id))
         return users
 
+    @property
+    def is_position_update(self) -> bool:
+        return self.type == CHAT_QUEUED and "queue_position" in self.data
+
     def supervising_team(self) -> str | None:
-        """The team whose supervisors receive this event (never a message), or ``None``."""
-        return self.team if self.type in SUPERVISED_TYPES else None
+        """The team whose supervisors receive this event (never a message or a place), or ``None``."""
+        return self.team if self.type in SUPERVISED_TYPES and not self.is_position_update else None
+
+
+def moves_the_queue(event: Event) -> bool:
+    """A chat left the queue (taken from it, or left while waiting) or was put back at its head."""
+    channel = event.data.get("channel") or {}
+    if event.type == CHAT_ASSIGNED:
+        return (channel.get("assignment") or {}).get("queued_seconds") is not None
+    if event.type == CHAT_LEFT:
+        return channel.get("agent_id") is None
+    return event.type == CHAT_QUEUED and "from_agent_id" in event.data
+
+
+def position_updates(trigger: Event, places: list[tuple[str, int, int, int | None]]) -> list[Event]:
+    """The ``chat.queued`` place updates after ``trigger`` moved the queue (pure): one per
+    ``(chat_id, customer_id, position, estimated_wait_seconds)``; a replay gives the same ids."""
+    return [
+        Event(
+            event_id(f"{trigger.event_id}|{chat_id}", "queue_position"),
+            CHAT_QUEUED,
+            trigger.time,
+            chat_id,
+            None,
+            customer_id,
+            {"queue_position": position, "estimated_wait_seconds": estimate},
+            trigger.team,
+        )
+        for chat_id, customer_id, position, estimate in places
+    ]
 
 
 def to_events(record: dict[str, Any]) -> list[Event]:

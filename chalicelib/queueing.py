@@ -221,6 +221,11 @@ def place(
         state = store.queues.state(team, clock.now())
     if online is None:
         online = store.load_index.online(MAX_QUEUE_PROOF + 1, team)
+    return position, estimate_seconds(settings, position, state, online)
+
+
+def estimate_seconds(settings: Settings, position: int, state: QueueState, online: list[AgentLoad]) -> int | None:
+    """The wait estimate of the chat at ``position`` (see ``place``); ``None`` with nobody online. Pure."""
     slots = sum(a.capacity(settings.allocation_cap) for a in online)
     handle = state.mean_handle_seconds() or settings.default_handle_seconds
-    return position, (round(position * handle / slots) if slots else None)
+    return round(position * handle / slots) if slots else None

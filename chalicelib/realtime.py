@@ -26,11 +26,12 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
-from chalicelib import sockets
+from chalicelib import clock, sockets
 from chalicelib.config import Settings
 from chalicelib.errors import Unavailable
-from chalicelib.events import MESSAGE_CREATED, Event, to_events
+from chalicelib.events import MESSAGE_CREATED, Event, moves_the_queue, position_updates, to_events
 from chalicelib.models import TIMESTAMP, Principal
+from chalicelib.queueing import MAX_QUEUE_PROOF, estimate_seconds
 from chalicelib.shapes import Out, Shape
 from chalicelib.store import Store
 from chalicelib.store.connections import Connection
@@ -39,6 +40,9 @@ from chalicelib.store.tickets import TICKET_TTL_SECONDS
 log = logging.getLogger(__name__)
 
 BATCH_GET_LIMIT = 100
+# When the queue moves, the chats at its head told their new place (one query of the queue per team and
+# batch); the others read theirs (GET /customer/{id}/chat answers it).
+POSITION_PUSHES = 20
 # The supervisor sockets of one team that receive its events (one query page): bounds a batch's
 # posts to (its events) x (participants' sockets + MAX_TEAM_SOCKETS).
 MAX_TEAM_SOCKETS = 20
@@ -134,6 +138,29 @@ def push(store: Store, events: list[Event], *, post: Post = sockets.post) -> int
                     store.connections.remove(connection.connection_id)
                     connections.remove(connection)
     return sent
+
+
+def queue_moves(store: Store, settings: Settings, events: list[Event]) -> list[Event]:
+    """The place updates of the chats at the head of each team's queue that ``events`` moved.
+
+    Cost: per team moved in the batch, one query of the queue's head, one read of its state and one
+    of its online agents (the estimate), whatever the number of events."""
+    if not settings.queueing:
+        return []
+    triggers = {event.team: event for event in events if event.team and moves_the_queue(event)}  # the last
+    out: list[Event] = []
+    for team, trigger in triggers.items():
+        head = store.queues.head(team, POSITION_PUSHES)
+        if not head:
+            continue
+        state = store.queues.state(team, clock.now())
+        online = store.load_index.online(MAX_QUEUE_PROOF + 1, team)
+        places = [
+            (entry.channel_id, entry.customer_id, n, estimate_seconds(settings, n, state, online))
+            for n, entry in enumerate(head, start=1)
+        ]
+        out += position_updates(trigger, places)
+    return out
 
 
 def _team_sockets(store: Store, team: str) -> list[Connection]:

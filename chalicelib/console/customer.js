@@ -7,7 +7,9 @@ import { Live } from "./live.js";
 
 const $ = (id) => document.getElementById(id);
 const OPEN = new Set(["active", "queued"]);
-const PLACE_MS = 5000; // while queued on the socket: read the place again this often (nobody pushes it)
+// While queued on the socket: the place is pushed when the queue moves (to the first 20 waiting);
+// read it again this often anyway, for a place further back.
+const PLACE_MS = 20000;
 const QUEUE_FIELDS = ["queue_position", "estimated_wait_seconds"];
 
 export function customerView({ id, token, onAuthLost }) {
@@ -86,6 +88,17 @@ export function customerView({ id, token, onAuthLost }) {
   }
 
   function onEvent(event) {
+    if (event.type === "chat.queued" && typeof event.data?.queue_position === "number") {
+      // The queue moved: this chat's new place (and estimate; null: nobody online to estimate from).
+      if (channel?.status === "queued" && event.chat_id === channel.channel_id) {
+        const { queue_position, estimated_wait_seconds } = event.data;
+        channel = { ...channel, queue_position };
+        if (typeof estimated_wait_seconds === "number") channel.estimated_wait_seconds = estimated_wait_seconds;
+        else delete channel.estimated_wait_seconds;
+        render();
+      }
+      return;
+    }
     const channelData = event.data?.channel;
     if (channelData && (!channel || channelData.channel_id === channel.channel_id || event.type === "chat.assigned")) {
       setChannel(channelData, { placed: false });
@@ -171,7 +184,7 @@ export function customerView({ id, token, onAuthLost }) {
   $("customer-past-chats").replaceChildren();
   $("customer-past").hidden = true;
   const live = new Live({ role: "customer", id, token, onEvent, poll: catchUp, onAuthLost });
-  // While queued and on the socket, nothing is pushed when chats ahead are assigned: read the place.
+  // While queued and on the socket, a place beyond the pushed ones is read now and then.
   // (While polling, every poll's answer carries it.)
   const placeTimer = setInterval(() => {
     if (channel?.status === "queued" && !live.polling) catchUp(undefined).catch(() => {});

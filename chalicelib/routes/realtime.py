@@ -77,7 +77,7 @@ def on_stream(event: DynamoDBEvent) -> None:
     events = realtime.events_of(event.to_dict()["Records"])
     if settings.webhook_urls and (queue := webhook_queue.queue_for(settings)) is not None:
         webhooks.enqueue(queue, events, settings.webhook_urls)
-    realtime.push(get_store(), events)
+    realtime.push(get_store(), events + realtime.queue_moves(get_store(), settings, events))
     metrics.emit(metrics.to_metrics(events), settings.metrics_namespace)
 
 

@@ -211,3 +211,39 @@ def test_a_supervisor_socket_gets_its_teams_assignments_and_presence_but_no_mess
         assert not [e for e in seen if e["type"] == "message.created"]
         assert "private words" not in json.dumps(seen)
         assert drain(watching["sales"], 0.2) == []
+
+
+def test_when_the_queue_moves_the_waiting_customers_are_told_their_new_place(realtime, monkeypatch):
+    """Given a queue (agent 1 alone, capacity 1): customer 1 chatting, customers 2 and 3 waiting at
+    places 1 and 2, and a supervisor watching; when agent 1 resolves, customer 2's chat goes to agent 1
+    and customer 3 is pushed place 1 (with an estimate); the supervisor sees the assignment, no place."""
+    monkeypatch.setenv("ROUTING_OVERFLOW", "queue")
+    get_settings.cache_clear()
+    api = realtime["api"]
+    agent = api.token("agent", 1)
+    get_store().agents.set_capacity(1, 1)
+    supervisor = api.token("supervisor", 1)
+    customers = {c: api.token("customer", c) for c in (1, 2, 3)}
+    with ExitStack() as stack:
+        sockets = {c: socket_for(stack, api, "customer", c, customers[c]) for c in (2, 3)}
+        watching = socket_for(stack, api, "supervisor", 1, supervisor)
+        assert api.initiate(1, customers[1]).body["status"] == "active"
+        assert api.initiate(2, customers[2]).body["queue_position"] == 1
+        third = api.initiate(3, customers[3]).body
+        assert (third["status"], third["queue_position"]) == ("queued", 2)
+        drain(sockets[3], 0.5)  # its own chat.queued
+
+        assert api.resolve(1, agent, 1).status == 200
+        deadline = time.monotonic() + 10
+        place = None
+        while place is None:
+            event = json.loads(sockets[3].recv(timeout=max(0.1, deadline - time.monotonic())))
+            if event["type"] == "chat.queued" and "queue_position" in event["data"]:
+                place = event
+        assert (place["chat_id"], place["customer_id"], place["data"]["queue_position"]) == (third["channel_id"], 3, 1)
+        assert isinstance(place["data"]["estimated_wait_seconds"], int)
+        assert api.request("GET", "/customer/3/chat", token=customers[3]).body["channel"]["queue_position"] == 1
+        assert "chat.assigned" in {e["type"] for e in drain(sockets[2])}
+        seen = drain(watching)
+        assert "chat.assigned" in {e["type"] for e in seen}
+        assert not [e for e in seen if "queue_position" in e.get("data", {})]

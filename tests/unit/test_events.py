@@ -219,3 +219,40 @@ def test_events_carry_their_team_and_only_messages_stay_away_from_supervisors():
 def test_a_chat_from_before_teams_has_no_team_and_no_supervisors():
     (assigned,) = to_events(_channel_record({**CHAT, "status": "active", "agent_id": 2}, name="INSERT"))
     assert assigned.team is None and assigned.supervising_team() is None
+
+
+def _chat(kind, *, data_extra=None, **channel):
+    body = {"channel_id": "C1", "customer_id": 5, "agent_id": channel.pop("agent_id", 2), **channel}
+    return events.Event("e1", kind, "2026-11-25T07:00:00.000Z", "C1", body["agent_id"], 5,
+                        {"channel": body, **(data_extra or {})}, "sales")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("event", "moves"),
+    [
+        (_chat("chat.assigned", assignment={"reason": "drain", "queued_seconds": 3.5}), True),  # taken from it
+        (_chat("chat.assigned", assignment={"reason": "initiate", "rule": "under_cap"}), False),  # never queued
+        (_chat("chat.left", agent_id=None), True),  # left while waiting
+        (_chat("chat.left"), False),  # left a conversation
+        (_chat("chat.queued", agent_id=None, data_extra={"from_agent_id": 2}), True),  # put back at the head
+        (_chat("chat.queued", agent_id=None), False),  # joined at the tail: nobody's place changes
+        (_chat("chat.resolved"), False),
+    ],
+)
+def test_what_moves_the_queue(event, moves):
+    assert events.moves_the_queue(event) is moves
+
+
+def test_place_updates_go_to_each_waiting_customer_with_stable_ids_and_never_to_supervisors():
+    trigger = _chat("chat.left", agent_id=None)
+    places = [("C2", 6, 1, 75), ("C3", 7, 2, None)]
+    updates = events.position_updates(trigger, places)
+    assert [(u.type, u.chat_id, u.customer_id, u.data) for u in updates] == [
+        ("chat.queued", "C2", 6, {"queue_position": 1, "estimated_wait_seconds": 75}),
+        ("chat.queued", "C3", 7, {"queue_position": 2, "estimated_wait_seconds": None}),
+    ]
+    assert [u.audience() for u in updates] == [[("customer", 6)], [("customer", 7)]]
+    assert all(u.is_position_update and u.supervising_team() is None and u.team == "sales" for u in updates)
+    assert [u.event_id for u in events.position_updates(trigger, places)] == [u.event_id for u in updates]
+    assert len({u.event_id for u in updates} | {trigger.event_id}) == 3
+    assert not trigger.is_position_update and trigger.supervising_team() == "sales"
