@@ -17,11 +17,10 @@ A scheduled function sweeps silent agents offline every minute (``chalicelib/pre
 from chalice import Chalice, Rate
 from chalice.app import CloudWatchEvent, DynamoDBEvent, SQSEvent, WebsocketEvent
 
-from chalicelib import logs, presence
+from chalicelib import logs
 from chalicelib.config import get_settings
-from chalicelib.routes import agents, console, customers, docs, realtime, supervisors
+from chalicelib.routes import agents, console, customers, docs, realtime, schedule, supervisors
 from chalicelib.routes.common import preflight, standard_responses
-from chalicelib.store import get_store
 
 app = Chalice(app_name="agent-allocation")
 app.register_middleware(standard_responses, "http")
@@ -92,4 +91,4 @@ def webhook_deliveries(event: SQSEvent) -> None:
 @app.schedule(Rate(1, unit=Rate.MINUTES))
 def presence_sweep(event: CloudWatchEvent) -> None:
     with logs.handling_event(event, get_settings()):
-        presence.sweep(get_store(), get_settings())
+        schedule.sweep()

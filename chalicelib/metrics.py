@@ -17,6 +17,8 @@ line per event and dimension set, which CloudWatch Logs turns into metrics of
 | ``ChatsLeft`` | Count | Team, While | ``chat.left``; ``While`` = ``queued`` (abandoned) or ``active`` |
 | ``Transfers`` | Count | Team | ``chat.transferred`` / ``chat.queued`` put back, ``assignment.reason`` ``transfer`` |
 | ``Reassignments`` | Count | Team, Reason | the same, reason ``agent_offline`` or ``reply_timeout`` |
+| ``QueueLength`` | Count | Team | the presence sweep, every minute, with a queue (``queue_gauges``) |
+| ``OldestQueuedSeconds`` | Seconds | Team | the same: how long the head of the queue has waited |
 
 First response time is the wait from the chat's start (queued or assigned) to
 an agent's first message, ``first_reply_at``, which the first agent send stamps
@@ -38,7 +40,7 @@ from datetime import datetime
 from typing import IO, Any
 
 from chalicelib.events import CHAT_ASSIGNED, CHAT_LEFT, CHAT_QUEUED, CHAT_RESOLVED, CHAT_TRANSFERRED, Event
-from chalicelib.queueing import seconds_between
+from chalicelib.queueing import QueueSnapshot, seconds_between
 
 COUNT = "Count"
 SECONDS = "Seconds"
@@ -54,7 +56,7 @@ class Metric:
     value: float
     dimensions: tuple[tuple[str, str], ...]  # (name, value), in order
     timestamp_ms: int
-    event_id: str  # a property of the line (searchable in Logs Insights), not a dimension
+    event_id: str | None  # a property of the line (searchable in Logs Insights), not a dimension
 
 
 def to_metrics(events: Iterable[Event]) -> list[Metric]:
@@ -95,13 +97,25 @@ def _of(event: Event) -> list[Metric]:
     return out
 
 
+def queue_gauges(snapshots: Iterable[QueueSnapshot], now: float) -> list[Metric]:
+    """Each team's queue length, and its oldest wait when something waits (pure)."""
+    out = []
+    for snap in snapshots:
+        dimensions = (("Team", snap.team),)
+        stamp = int(now * 1000)
+        out.append(Metric("QueueLength", COUNT, snap.queued, dimensions, stamp, None))
+        if snap.oldest_wait_seconds is not None:
+            out.append(Metric("OldestQueuedSeconds", SECONDS, snap.oldest_wait_seconds, dimensions, stamp, None))
+    return out
+
+
 def _millis(iso: str) -> int:
     return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000)
 
 
 def documents(metrics: Iterable[Metric], namespace: str) -> list[dict[str, Any]]:
     """EMF documents: one per event and dimension set (the metrics sharing them in one directive)."""
-    groups: dict[tuple[str, int, tuple[tuple[str, str], ...]], list[Metric]] = {}
+    groups: dict[tuple[str | None, int, tuple[tuple[str, str], ...]], list[Metric]] = {}
     for metric in metrics:
         groups.setdefault((metric.event_id, metric.timestamp_ms, metric.dimensions), []).append(metric)
     out = []
@@ -114,7 +128,8 @@ def documents(metrics: Iterable[Metric], namespace: str) -> list[dict[str, Any]]
         document: dict[str, Any] = {"_aws": {"Timestamp": stamp, "CloudWatchMetrics": [directive]}}
         document.update(dimensions)
         document.update((m.name, m.value) for m in members)
-        document["event_id"] = event_id
+        if event_id is not None:
+            document["event_id"] = event_id
         out.append(document)
     return out
 

@@ -33,7 +33,7 @@ from datetime import datetime
 
 from chalicelib import clock, keys
 from chalicelib.config import Settings
-from chalicelib.models import SYSTEM, Agent, AgentLoad, Assignment, Candidate, Choice, Message, Rule
+from chalicelib.models import SYSTEM, Agent, AgentLoad, Assignment, Candidate, Choice, Message, Rule, iso_seconds
 from chalicelib.store import Stale, Store
 from chalicelib.store.queues import QueueEntry, QueueState, StateChange
 from chalicelib.store.transaction import Item, stale
@@ -195,6 +195,26 @@ def sweep(store: Store, settings: Settings) -> list[str]:
             if load.active_count < load.capacity(settings.allocation_cap):
                 taken += drain(store, settings, load.agent_id)
     return taken
+
+
+@dataclass(frozen=True)
+class QueueSnapshot:
+    team: str
+    queued: int
+    oldest_wait_seconds: float | None  # the head's time in the queue; None when empty
+
+
+def snapshots(store: Store, settings: Settings, now: float) -> list[QueueSnapshot]:
+    """Each team's queue length and oldest wait (two reads per team), for the sweep's metrics."""
+    if not settings.queueing:
+        return []
+    out = []
+    for team in settings.teams:
+        queued = max(0, store.queues.state(team, now).queued)
+        head = store.queues.head(team, 1) if queued else []
+        oldest = seconds_between(head[0].queued_at, iso_seconds(now)) if head else None
+        out.append(QueueSnapshot(team, queued, oldest))
+    return out
 
 
 def place(

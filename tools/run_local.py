@@ -186,16 +186,15 @@ def _origin(url: str) -> str:
 def start_presence_sweep() -> Callable[[], None]:
     """Every PRESENCE_SWEEP_SECONDS, mark agents silent for PRESENCE_TIMEOUT_SECONDS offline (as the
     scheduled function does on AWS every minute); returns how to stop it."""
-    from chalicelib import presence
     from chalicelib.config import get_settings
-    from chalicelib.store import get_store
+    from chalicelib.routes import schedule
 
     stopped = threading.Event()
 
     def loop() -> None:
         while not stopped.wait(get_settings().presence_sweep_seconds):
             try:
-                presence.sweep(get_store(), get_settings())
+                schedule.sweep()
             except Exception:
                 log.exception("presence sweep failed")
 

@@ -210,3 +210,19 @@ def test_customers_may_write_while_queued_and_agents_read_it_on_assignment(queue
     history = api.request("GET", "/agent/1/chat", token=agents[1], query={"customer_id": 5})
     texts = [m["text"] for m in history.body["messages"] if m["sender_role"] == "customer"]
     assert texts == ["hello, anyone?"]
+
+
+def test_the_sweep_reports_each_queues_length_and_oldest_wait_as_metrics(queue, capsys):
+    import json
+
+    from chalicelib.routes import schedule
+
+    full_desk(queue)
+    capsys.readouterr()
+    schedule.sweep()
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    (gauge,) = [line for line in lines if "QueueLength" in line]
+    assert (gauge["Team"], gauge["QueueLength"]) == ("default", 3)
+    assert 0 <= gauge["OldestQueuedSeconds"] < 60 and "event_id" not in gauge
+    directive = gauge["_aws"]["CloudWatchMetrics"][0]
+    assert {m["Name"] for m in directive["Metrics"]} == {"QueueLength", "OldestQueuedSeconds"}

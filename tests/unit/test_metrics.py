@@ -127,3 +127,15 @@ def test_no_namespace_no_lines():
     assert emit(to_metrics([chat_event("chat.assigned")]), None, out) == 0
     assert out.getvalue() == ""
     assert documents([], "AgentAllocation") == []
+
+
+def test_queue_gauges_give_the_length_and_the_oldest_wait_only_when_someone_waits():
+    from chalicelib.queueing import QueueSnapshot
+
+    gauges = metrics.queue_gauges([QueueSnapshot("sales", 3, 42.0), QueueSnapshot("default", 0, None)], 1_795_590_000)
+    assert named(gauges) == {
+        ("QueueLength", "Count", 3, (("Team", "sales"),)),
+        ("OldestQueuedSeconds", "Seconds", 42.0, (("Team", "sales"),)),
+        ("QueueLength", "Count", 0, (("Team", "default"),)),
+    }
+    assert all(g.timestamp_ms == T0_MS and g.event_id is None for g in gauges)
