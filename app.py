@@ -19,7 +19,7 @@ from chalice.app import CloudWatchEvent, DynamoDBEvent, SQSEvent, WebsocketEvent
 
 from chalicelib import logs
 from chalicelib.config import get_settings
-from chalicelib.routes import agents, console, customers, docs, realtime, schedule, supervisors
+from chalicelib.routes import agents, console, customers, docs, gateway, realtime, schedule, supervisors
 from chalicelib.routes.common import preflight, standard_responses
 
 app = Chalice(app_name="agent-allocation")
@@ -36,6 +36,11 @@ app.register_blueprint(console.bp)
 # read at run time, not baked into the API Gateway definition.
 for _path in list(app.routes):
     app.route(_path, methods=["OPTIONS"], name=f"preflight_{len(app.routes)}")(preflight)
+
+# What the HTTP API hands over under its catch-all $default route (a trailing slash,
+# a method a path lacks, an unknown path) is matched here as the REST API would
+# (chalicelib/routes/gateway.py). Inside standard_responses: its 404 gets our headers.
+app.register_middleware(gateway.default_route(app.routes), "http")
 
 # -- real-time: WebSocket API and stream event sources ------------------------
 

@@ -9,7 +9,9 @@
 - A path no route matches got API Gateway's 403 ``Missing Authentication
   Token`` (with an ``Authorization`` header, a message echoing the token back).
   It is a 404 in the service's error shape, with its security headers, as the
-  deployed API answers through its gateway responses (``tools/package.py``).
+  deployed API answers: the HTTP API through the app's own matching of its
+  ``$default`` route (``chalicelib/routes/gateway.py``), the REST API through
+  its gateway responses (``tools/package.py``).
 - The access log carried query strings, and with them any secret a client put
   there (``POST /agent/login?username=...&password=...``): it logs the path
   only, ``?<redacted>`` standing for a query string.
