@@ -11,6 +11,9 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8080
 STAGE ?= dev
+# The API Gateway API in front of the function: http (the default, $1.00 per million
+# requests) or rest ($3.50; gateway responses, usage plans, API keys). See README, Deploy.
+API_TYPE ?= http
 export PYTHONDONTWRITEBYTECODE := 1
 
 RUN_DEPS := $(VENV)/.installed-run
@@ -67,8 +70,8 @@ lint: $(DEV_DEPS) ## Lint (ruff)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-package: $(DEV_DEPS) ## Template + Lambda zip for STAGE (dev|prod) under build/, size-checked and cfn-linted
-	$(BIN)/python -m tools.package --stage $(STAGE)
+package: $(DEV_DEPS) ## Template + Lambda zip for STAGE (dev|prod) behind API_TYPE (http|rest) under build/, size-checked and cfn-linted
+	$(BIN)/python -m tools.package --stage $(STAGE) --api $(API_TYPE)
 
 # Needs AWS credentials, the AWS CLI, an S3 bucket for the code (BUCKET=...)
 # and the signing secret in SSM (see README, Deploy). Never run in CI.

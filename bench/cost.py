@@ -34,8 +34,7 @@ API_GATEWAY_REQUEST = {
     HTTP_API: 1.00 / 1_000_000,  # USD, first 300 million a month, requests up to 512 KB
     REST_API: 3.50 / 1_000_000,  # USD, first 333 million a month
 }
-# The deploy default the design names (DESIGN.md, issue 14). Not yet what `make package` emits:
-# tools/package.py still deploys chalice's REST API (the HTTP API template is issue 14's open part).
+# The deploy default (DESIGN.md, issue 14): what `make package` emits unless API_TYPE=rest (tools/package.py).
 DEPLOY_DEFAULT_API = HTTP_API
 LAMBDA_MEMORY_GB = 1.0  # lambda_memory_size in .chalice/config.json (1024 MB)
 LAMBDA_ARCHITECTURE = "x86_64"  # what chalice packages; arm64 would be 20% cheaper per GB-s (see the report)

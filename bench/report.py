@@ -253,8 +253,8 @@ def _cost(results: Results) -> list[str]:
         f"| API Gateway | {cost.api_gateway:,.2f} | {rest.api_gateway:,.2f} |",
         f"| **total** | **{cost.total:,.2f}** | **{rest.total:,.2f}** |",
         "",
-        "`make package` still emits chalice's REST API: the HTTP API template (payload format 1.0) is "
-        "not built yet, so a deploy today costs the REST column.",
+        "`make package` emits the HTTP API (payload format 1.0); `API_TYPE=rest` deploys the REST API, "
+        "the REST column.",
         "",
         f"Lambda is {cost.lambda_ / cost.total:.0%} of the total: on arm64 (Graviton, {arm:.0%} of the x86 "
         "price per GB-s; every dependency in the zip has an aarch64 wheel) it would save "

@@ -1,6 +1,6 @@
 """``make package``: the deployable template and Lambda zip for one stage, checked.
 
-    python -m tools.package --stage dev [--out build]
+    python -m tools.package --stage dev [--api http|rest] [--out build]
 
 1. Writes the merge template ``build/<stage>-tables.json``: ``infra/tables.json``
    pinned to the stage (its ``Stage`` parameter can only be this stage, so the
@@ -8,16 +8,40 @@
    the real-time wiring and IAM below and fixes of chalice's output.
 2. Runs ``chalice package --merge-template`` into ``build/<stage>/``
    (``sam.json`` and ``deployment.zip``).
-3. Fails if the zip is larger than ``MAX_ZIP_BYTES`` or ships boto3/botocore
+3. With ``--api http`` (the default; ``API_TYPE`` in the environment sets it
+   too), replaces chalice's REST API in ``sam.json`` by an HTTP API
+   (``use_http_api``, below).
+4. Fails if the zip is larger than ``MAX_ZIP_BYTES`` or ships boto3/botocore
    (the Lambda runtime provides them; shipping them would only add cold-start
    time and megabytes), and prints its size.
-4. Fails if a function would run with another role than the service role, or
+5. Fails if a function would run with another role than the service role, or
    an event source still names a placeholder (``check_wiring``).
-5. Runs cfn-lint on ``sam.json``.
+6. Runs cfn-lint on ``sam.json``.
 
-API Gateway answers some requests itself, before the function: an unknown path
-(its 403 ``Missing Authentication Token``, or with an ``Authorization`` header a
-message echoing the header back), throttling, a body too large, a timeout. The
+**The HTTP API** (``--api http``, the default: $1.00 per million requests
+against the REST API's $3.50, us-east-1) is an ``AWS::ApiGatewayV2::Api``
+defined by an OpenAPI body (the form SAM itself emits for an HTTP API): one
+route per route of the app (``app.app.routes``, the ``OPTIONS`` preflights
+included) plus the catch-all ``$default``, every one integrated with
+``APIHandler`` (``app.app``, the same handler) in payload format 1.0, the
+REST-shaped event Chalice reads. A route's event names it in
+``requestContext.resourcePath`` (``/agent/{agent_id}/chat``), as the REST API's
+does, so Chalice dispatches it unchanged; what no route matches (a trailing
+slash, a method a path lacks, an unknown path) reaches the function under
+``$default`` and is matched by the app itself (``chalicelib/routes/gateway.py``:
+the REST API's matching, or our 404). Its stage is ``api`` like the REST
+API's, so URLs keep their shape (the ``EndpointURL`` output), deploys
+automatically, and is throttled per stage (``HTTP_API_THROTTLING``). CORS stays
+the app's: an HTTP API with a CORS configuration would answer preflights itself
+and drop the app's CORS headers. One Lambda permission lets the API invoke the
+function. The gateway's own few answers (throttling 429, a body over 10 MB, a
+function that fails) cannot be customized on an HTTP API: they are its bare
+``{"message": ...}`` bodies (README, Deploy).
+
+**The REST API** (``--api rest``) is chalice's, as generated. API Gateway
+answers some requests itself, before the function: an unknown path (its 403
+``Missing Authentication Token``, or with an ``Authorization`` header a message
+echoing the header back), throttling, a body too large, a timeout. The
 template's gateway responses give those our error shape and security headers
 (an unknown path is a 404, as under ``chalice local``). They sit in the API's
 definition (``x-amazon-apigateway-gateway-responses``) rather than in separate
@@ -58,6 +82,8 @@ ROOT = Path(__file__).resolve().parent.parent
 TABLES = ROOT / "infra" / "tables.json"
 CHALICE_CONFIG = ROOT / ".chalice" / "config.json"
 STAGES = ("dev", "prod")
+API_TYPES = ("http", "rest")
+DEFAULT_API_TYPE = "http"  # README, Deploy: $1.00 vs $3.50 per million requests
 MAX_ZIP_BYTES = 5 * 1024 * 1024  # documented in README (Deploy)
 NOT_SHIPPED = ("boto3/", "botocore/", "s3transfer/")
 # API Gateway's own answers: (status, or None to keep the gateway's; code; message). Fixed text only:
@@ -69,6 +95,24 @@ GATEWAY_ERRORS = {
     "INTEGRATION_TIMEOUT": (None, "timeout", "the request took too long; try again"),
     "DEFAULT_4XX": (None, "bad_request", "the request was refused before it reached the service"),
     "DEFAULT_5XX": (None, "gateway_error", "the service could not answer; try again"),
+}
+
+# -- the API: chalice's logical ids (REST), and ours (HTTP) ------------------------------------------------------
+API_FUNCTION = "APIHandler"  # app.app
+API_PERMISSION = "APIHandlerInvokePermission"  # chalice's; the HTTP API keeps the name, naming its own API
+REST_API = "RestAPI"
+HTTP_API = "HttpApi"
+HTTP_API_STAGE = "HttpApiStage"
+PAYLOAD_FORMAT_VERSION = "1.0"  # the REST-shaped event chalice's handler reads (2.0 has no resourcePath)
+DEFAULT_ROUTE = "$default"
+# A ceiling per stage on what the HTTP API passes to the function (beyond it, the gateway answers 429):
+# far above a help desk's traffic, and below what prod's reserved concurrency of 200 serves at the
+# 30-50 ms a request takes (4,000-6,600 a second; a long poll holds a function for up to 20 s). dev gets a
+# tenth. Raise them here for more traffic. The REST API sets none: the account's limits apply (10,000 a
+# second, burst 5,000, shared by every API of the account and region).
+HTTP_API_THROTTLING = {
+    "dev": {"ThrottlingRateLimit": 100, "ThrottlingBurstLimit": 200},
+    "prod": {"ThrottlingRateLimit": 1000, "ThrottlingBurstLimit": 2000},
 }
 
 # -- real-time wiring: logical ids chalice gives app.py's functions, and ours in infra/tables.json ---------------
@@ -126,7 +170,7 @@ def gateway_responses() -> dict:
     return responses
 
 
-def stage_template(stage: str) -> dict:
+def stage_template(stage: str, api: str = DEFAULT_API_TYPE) -> dict:
     """``infra/tables.json`` for one stage, plus the fixes and wiring the generated template needs."""
     template = json.loads(TABLES.read_text())
     parameter = template["Parameters"]["Stage"]
@@ -145,10 +189,11 @@ def stage_template(stage: str) -> dict:
     template["Resources"]["ApiHandlerLogGroup"] = {
         "Properties": {"LogGroupName": {"Fn::Sub": "/aws/lambda/${APIHandler}"}}
     }
-    # Merged into the API that chalice generates (RestAPI, an AWS::Serverless::Api).
-    template["Resources"]["RestAPI"] = {
-        "Properties": {"DefinitionBody": {"x-amazon-apigateway-gateway-responses": gateway_responses()}}
-    }
+    if api == "rest":
+        # Merged into the API that chalice generates (RestAPI, an AWS::Serverless::Api).
+        template["Resources"][REST_API] = {
+            "Properties": {"DefinitionBody": {"x-amazon-apigateway-gateway-responses": gateway_responses()}}
+        }
     ws_stage = websocket_stage(stage)
     template["Resources"].update(event_sources())
     template["Resources"][SERVICE_ROLE] = {
@@ -241,12 +286,91 @@ def service_policy(tables: dict, ws_stage: str) -> dict:
     }
 
 
-def package(stage: str, out: Path) -> Path:
-    """Build ``out/<stage>``; return that directory. Raises ``SystemExit`` on a failed check."""
+def app_routes() -> dict[str, list[str]]:
+    """The app's routes: each path template and its methods (``app.app.routes``, preflights included)."""
+    from app import app
+
+    return {path: sorted(methods) for path, methods in app.routes.items() if methods}
+
+
+def path_parameters(path: str) -> list[str]:
+    return [part[1:-1] for part in path.split("/") if part.startswith("{") and part.endswith("}")]
+
+
+def http_api_definition(routes: dict[str, list[str]]) -> dict:
+    """The HTTP API's OpenAPI body: each route and ``$default``, integrated with the API function in format 1.0."""
+    integration = {
+        "type": "aws_proxy",
+        "httpMethod": "POST",
+        "uri": {
+            "Fn::Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/"
+            f"${{{API_FUNCTION}.Arn}}/invocations"
+        },
+        "payloadFormatVersion": PAYLOAD_FORMAT_VERSION,
+    }
+    paths: dict[str, dict] = {}
+    for path, methods in routes.items():
+        parameters = [{"name": name, "in": "path", "required": True} for name in path_parameters(path)]
+        operation = {"x-amazon-apigateway-integration": integration, "responses": {}}
+        if parameters:
+            operation["parameters"] = parameters
+        paths[path] = {method.lower(): operation for method in methods}
+    paths[DEFAULT_ROUTE] = {
+        "x-amazon-apigateway-any-method": {
+            "x-amazon-apigateway-integration": integration,
+            "isDefaultRoute": True,
+            "responses": {},
+        }
+    }
+    return {"openapi": "3.0.1", "info": {"title": {"Ref": "AWS::StackName"}, "version": "1.0"}, "paths": paths}
+
+
+def use_http_api(template: dict, stage: str, routes: dict[str, list[str]]) -> dict:
+    """``template`` (chalice's output) with an HTTP API in place of chalice's REST API: same function,
+    same stage name and URL shape, same output names (``EndpointURL``)."""
+    resources, outputs = template["Resources"], template["Outputs"]
+    missing = [name for name in (REST_API, API_PERMISSION) if name not in resources]
+    if missing:
+        raise SystemExit(f"package: chalice's template has no {missing[0]}: tools/package.py expects chalice 1.34's")
+    rest = resources.pop(REST_API)
+    del resources[API_PERMISSION]
+    outputs.pop("RestAPIId", None)
+    api_stage = rest["Properties"]["StageName"]  # "api" (api_gateway_stage)
+    resources[HTTP_API] = {"Type": "AWS::ApiGatewayV2::Api", "Properties": {"Body": http_api_definition(routes)}}
+    resources[HTTP_API_STAGE] = {
+        "Type": "AWS::ApiGatewayV2::Stage",
+        "Properties": {
+            "ApiId": {"Ref": HTTP_API},
+            "StageName": api_stage,
+            "AutoDeploy": True,
+            "DefaultRouteSettings": HTTP_API_THROTTLING[stage],
+        },
+    }
+    resources[API_PERMISSION] = {
+        "Type": "AWS::Lambda::Permission",
+        "Properties": {
+            "FunctionName": {"Ref": API_FUNCTION},
+            "Action": "lambda:InvokeFunction",
+            "Principal": "apigateway.amazonaws.com",
+            "SourceArn": arn("execute-api", f"${{{HTTP_API}}}/*"),
+        },
+    }
+    outputs["HttpApiId"] = {"Value": {"Ref": HTTP_API}}
+    outputs["EndpointURL"] = {
+        "Value": {"Fn::Sub": f"https://${{{HTTP_API}}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}/{api_stage}/"}
+    }
+    return template
+
+
+def package(stage: str, out: Path, api: str = DEFAULT_API_TYPE) -> Path:
+    """Build ``out/<stage>`` with an ``api`` ("http" or "rest") API; return that directory. Raises
+    ``SystemExit`` on a failed check."""
+    if api not in API_TYPES:
+        raise SystemExit(f"package: the API type is one of {', '.join(API_TYPES)}, not {api!r}")
     target = out / stage
     target.mkdir(parents=True, exist_ok=True)
     merge = out / f"{stage}-tables.json"
-    merge.write_text(json.dumps(stage_template(stage), indent=2))
+    merge.write_text(json.dumps(stage_template(stage, api), indent=2))
     env = {**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")}
     chalice = [sys.executable, "-m", "tools.chalice_local"]  # the chalice CLI
     subprocess.run(
@@ -256,8 +380,11 @@ def package(stage: str, out: Path) -> Path:
         stdin=subprocess.DEVNULL,  # no terminal: chalice's CLI would probe it (see tools/run_local.py)
         check=True,
     )
+    sam = target / "sam.json"
+    if api == "http":
+        sam.write_text(json.dumps(use_http_api(json.loads(sam.read_text()), stage, app_routes()), indent=2) + "\n")
     check_zip(target / "deployment.zip")
-    check_wiring(json.loads((target / "sam.json").read_text()))
+    check_wiring(json.loads(sam.read_text()))
     return target
 
 
@@ -306,11 +433,17 @@ def lint(template: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.package", description=__doc__.split("\n\n")[0])
     parser.add_argument("--stage", default="dev", choices=STAGES)
+    parser.add_argument(
+        "--api",
+        default=os.environ.get("API_TYPE") or DEFAULT_API_TYPE,
+        choices=API_TYPES,
+        help=f"the API Gateway API in front of the function (default: $API_TYPE, else {DEFAULT_API_TYPE})",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "build")
     args = parser.parse_args(argv)
-    target = package(args.stage, args.out.resolve())
+    target = package(args.stage, args.out.resolve(), args.api)
     lint(target / "sam.json")
-    print(f"package: ready in {target}")
+    print(f"package: ready in {target} ({args.api.upper()} API)")
     return 0
 
 

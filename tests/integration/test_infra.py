@@ -1,7 +1,8 @@
 """Infrastructure: the packaged template, its tables and Lambda settings, and the tables deployed by CloudFormation.
 
 IAM is in ``test_iam.py``; the real-time wiring (WebSocket API, event sources, queues) in
-``test_realtime_infra.py``. The packaged templates come from ``conftest.py`` (built once).
+``test_realtime_infra.py``; the HTTP API (the default) in ``test_http_api_infra.py``. The packaged templates
+come from ``conftest.py`` (built once per API type).
 """
 
 from __future__ import annotations
@@ -32,10 +33,12 @@ def template(packaged, stage) -> dict:
     return json.loads((packaged[stage] / "sam.json").read_text())
 
 
+@pytest.mark.parametrize("api", package.API_TYPES)
 @pytest.mark.parametrize("stage", STAGES)
-def test_the_packaged_template_passes_cfn_lint(packaged, stage):
+def test_the_packaged_template_passes_cfn_lint(request, stage, api):
+    built = request.getfixturevalue("packaged" if api == package.DEFAULT_API_TYPE else f"packaged_{api}")
     cfn_lint = Path(sys.executable).parent / "cfn-lint"
-    result = subprocess.run([str(cfn_lint), str(packaged[stage] / "sam.json")], capture_output=True, text=True)
+    result = subprocess.run([str(cfn_lint), str(built[stage] / "sam.json")], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -132,24 +135,27 @@ def test_the_seed_flow_works_on_tables_deployed_by_cloudformation(monkeypatch, f
         invariants.check()
 
 
-def gateway_responses(packaged, stage) -> dict:
-    api = template(packaged, stage)["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+# -- the REST API option (API_TYPE=rest): its gateway responses. The HTTP API is in test_http_api_infra.py. --
+
+
+def gateway_responses(packaged_rest, stage) -> dict:
+    api = template(packaged_rest, stage)["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
     return api.get("x-amazon-apigateway-gateway-responses", {})
 
 
 @pytest.mark.parametrize("stage", STAGES)
-def test_an_unknown_path_is_our_404_not_api_gateways_403(packaged, stage):
-    missing = gateway_responses(packaged, stage)["MISSING_AUTHENTICATION_TOKEN"]
+def test_an_unknown_path_is_our_404_not_api_gateways_403(packaged_rest, stage):
+    missing = gateway_responses(packaged_rest, stage)["MISSING_AUTHENTICATION_TOKEN"]
     assert missing["statusCode"] == "404"
     body = json.loads(missing["responseTemplates"]["application/json"])
     assert body["error"]["code"] == "not_found" and body["error"]["message"]
 
 
 @pytest.mark.parametrize("stage", STAGES)
-def test_the_gateways_own_errors_have_our_shape_and_security_headers(packaged, stage):
+def test_the_gateways_own_errors_have_our_shape_and_security_headers(packaged_rest, stage):
     from chalicelib.routes.common import SECURITY_HEADERS
 
-    responses = gateway_responses(packaged, stage)
+    responses = gateway_responses(packaged_rest, stage)
     assert {"MISSING_AUTHENTICATION_TOKEN", "DEFAULT_4XX", "DEFAULT_5XX"} <= set(responses)
     for response in responses.values():
         template_ = response["responseTemplates"]["application/json"]
