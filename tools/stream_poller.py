@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 Handler = Callable[[dict[str, Any], Any], Any]
 STREAMS_CONFIG = Config(account_id_endpoint_mode="disabled", retries={"mode": "standard", "total_max_attempts": 3})
 RESTART_CODES = frozenset({"TrimmedDataAccessException", "ExpiredIteratorException"})
+# The pause between two polling rounds (``make run``'s, the default): a record written locally waits up to
+# this long, plus a round's calls, before its handler runs.
+POLL_INTERVAL_SECONDS = 0.1
 
 
 @dataclass
@@ -146,7 +149,7 @@ class StreamPoller:
 
     # -- in the background -------------------------------------------------------
 
-    def start(self, interval: float = 0.1) -> StreamPoller:
+    def start(self, interval: float = POLL_INTERVAL_SECONDS) -> StreamPoller:
         def loop() -> None:
             while not self._stop.is_set():
                 try:

@@ -9,7 +9,8 @@ ROOT = Path(__file__).resolve().parents[2]
 SUMMARY = re.compile(
     r"^bench: allocations=(\d+) violations_ours=(\d+) violations_naive=(\d+) speedup_vs_lock=\d+\.\d\d "
     r"ratio_vs_naive=\d+\.\d\d retries_per_alloc=\d+\.\d\d allocs_per_s=\d+ p99_ms=\d+ "
-    r"rcu_per_alloc_10k_agents=\d+\.\d import_ratio=\d+\.\d\d usd_per_million_chats=\d+\.\d\d$"
+    r"rcu_per_alloc_10k_agents=\d+\.\d import_ratio=\d+\.\d\d usd_per_million_chats=\d+\.\d\d "
+    r"push_p50_ms=\d+ push_p99_ms=\d+$"
 )
 
 
@@ -29,4 +30,5 @@ def test_the_smoke_benchmark_prints_the_summary_line_last_with_no_violations_of_
     assert int(match.group(1)) > 0 and match.group(2) == "0"
     report = (tmp_path / "PERFORMANCE.md").read_text()
     assert "## 1. Allocation under contention" in report and "## 5. Cost per million chats" in report
+    assert "## 6. Push latency" in report
     assert {p.name for p in (tmp_path / "img").iterdir()} == {"throughput.png", "p99.png", "capacity.png"}
