@@ -63,8 +63,11 @@ run: $(RUN_DEPS) node-tools ## Serve the API on http://$(HOST):$(PORT) with the 
 run-fresh: $(RUN_DEPS) node-tools ## Same, starting from an empty local database (and a new token secret)
 	@HOST=$(HOST) PORT=$(PORT) exec $(BIN)/python -m tools.run_local --fresh
 
+# Two worker processes (pytest-xdist, a file's tests together), then what must run in one process.
+TEST_WORKERS ?= 2
 test: install ## Run the whole test suite
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not serial"
+	$(BIN)/python -m pytest -m serial
 
 lint: $(DEV_DEPS) ## Lint (ruff)
 	$(BIN)/ruff check .

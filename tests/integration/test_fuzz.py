@@ -7,6 +7,10 @@ the rest). No response may be a 5xx, and every response must conform to the
 document: status, content type, headers and body schema.
 
 ``FUZZ_EXAMPLES`` sets the examples per operation (15 by default; try 200).
+
+Marked ``serial``: under pytest-xdist schemathesis runs only the first
+operation (checked here: 1 of 60), so ``make test`` runs this module in a
+second, single-process pass, and the module refuses to run in a worker.
 """
 
 import os
@@ -36,6 +40,13 @@ CHECKS = [
     response_schema_conformance,
 ]
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "15"))
+pytestmark = pytest.mark.serial
+
+
+@pytest.fixture(autouse=True)
+def not_in_an_xdist_worker():
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        pytest.fail("run the fuzz tests without -n (make test does): under xdist only one operation would run")
 
 
 @pytest.fixture
