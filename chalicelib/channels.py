@@ -237,7 +237,8 @@ def resolve(
         since = channel.assignment.at if channel.assignment else channel.created_at
         handled = seconds_between(since, resolved_at)
         freed = free_slot(store, settings, principal.user_id, team_of(channel, settings), now, handled_seconds=handled)
-        transaction = store.transaction(principal, on_conflict=stale if settings.queueing else busy).add(
+        # The token was proven by the first read; not again here (2 write units): see messages.send.
+        transaction = store.transaction(on_conflict=stale if settings.queueing else busy).add(
             store.channels.close(channel.channel_id, by_agent=principal.user_id, at=resolved_at),
             store.customers.release_active_chat(channel.customer_id, channel.channel_id),
             *freed.items,

@@ -192,3 +192,37 @@ def test_read_failure_is_a_503_not_a_500(api):
     with failing("Query", "InternalServerError", status=500):
         reply = api.active(1, token)
     assert reply.status == 503
+
+
+def test_a_logout_between_a_sends_read_and_its_commit_lets_that_one_message_in(api, chat):
+    """The documented window (README, Security): the send's token was proven by its first read; its
+    commit does not prove it again. The next request with the token is refused."""
+    store = store_module.get_store()
+
+    def logout_first(_params):
+        assert api.logout("customer", 1, chat["customer"]).status == 200
+
+    with before("TransactWriteItems", logout_first) as fired:
+        reply = api.customer_send(1, chat["customer"], "sent as the logout landed")
+    assert fired and reply.status == 201
+    page, _ = store.messages.page(chat["channel_id"], 10, None)
+    assert [m.text for m in page] == ["sent as the logout landed"]
+    again = api.customer_send(1, chat["customer"], "after")
+    assert again.status == 401 and again.error["code"] == "token_revoked"
+
+
+def test_a_send_or_resolve_commit_carries_no_token_check_but_an_initiate_does(api, chat):
+    tokens_table = get_settings().tokens_table
+    customer_2 = api.token("customer", 2)
+
+    def checks_the_token(call) -> bool:
+        sent: list[dict] = []
+        with before("TransactWriteItems", sent.append, times=10):
+            assert call().status in (200, 201)
+        (transaction,) = sent
+        return any(next(iter(i.values()))["TableName"] == tokens_table for i in transaction["TransactItems"])
+
+    assert not checks_the_token(lambda: api.customer_send(1, chat["customer"], "hi"))
+    assert not checks_the_token(lambda: api.agent_send(1, chat["agent"], 1, "hello"))
+    assert not checks_the_token(lambda: api.resolve(1, chat["agent"], 1))
+    assert checks_the_token(lambda: api.initiate(2, customer_2))
