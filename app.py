@@ -85,9 +85,9 @@ def chats_events(event: DynamoDBEvent) -> None:
 # One delivery per invocation: a failed one alone is retried (later, by the queue's visibility
 # timeout) and, after the redrive policy's receives, left in the dead-letter queue.
 @app.on_sqs_message(queue_arn=WEBHOOK_QUEUE, batch_size=1)
-def webhook_deliveries(event: SQSEvent) -> None:
+def webhook_deliveries(event: SQSEvent) -> dict:
     with logs.handling_event(event, get_settings()):
-        realtime.on_webhook_delivery(event)
+        return realtime.on_webhook_delivery(event)
 
 
 # -- presence: agents silent for PRESENCE_TIMEOUT_SECONDS go offline -------------

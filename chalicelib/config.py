@@ -74,7 +74,7 @@ class Settings:
     # The CloudWatch namespace of the stream handler's EMF metrics; None: no metrics.
     metrics_namespace: str | None = DEFAULT_METRICS_NAMESPACE
     # Webhooks (chalicelib/webhooks.py): every event POSTed to each URL, signed with the secret.
-    webhook_urls: tuple[str, ...] = ()
+    webhook_urls: tuple[str, ...] = field(default=(), repr=False)  # a path or query may carry a token
     webhook_secret: str | None = field(default=None, repr=False)
     # May a webhook reach a loopback, private, link-local or reserved address? (the local stages: yes)
     webhook_allow_private: bool = False
@@ -218,11 +218,13 @@ def _check_webhook_url(url: str, *, local: bool, allow_private: bool) -> None:
     problem = "WEBHOOK_URLS must list https:// URLs" + (" (or http://)" if local else "")
     try:
         parts = urlsplit(url)
-        parts.port  # noqa: B018 - parsing it raises for a bad port
+        port = parts.port  # parsing it raises for a bad port
     except ValueError:
         raise ConfigError(f"environment variable {problem}") from None
-    if parts.scheme not in (("https", "http") if local else ("https",)) or not parts.hostname:
+    if parts.scheme not in (("https", "http") if local else ("https",)) or not parts.hostname or port == 0:
         raise ConfigError(f"environment variable {problem}")
+    if not url.isascii() or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
+        raise ConfigError("environment variable WEBHOOK_URLS must be ASCII, percent-encoded, without spaces")
     if parts.username or parts.password:
         raise ConfigError("environment variable WEBHOOK_URLS must not carry credentials (the signature authenticates)")
     try:

@@ -123,14 +123,15 @@ def moves_the_queue(event: Event) -> bool:
     return event.type == CHAT_QUEUED and "from_agent_id" in event.data
 
 
-def position_updates(trigger: Event, places: list[tuple[str, int, int, int | None]]) -> list[Event]:
+def position_updates(trigger: Event, places: list[tuple[str, int, int, int | None]], read_at: str) -> list[Event]:
     """The ``chat.queued`` place updates after ``trigger`` moved the queue (pure): one per
-    ``(chat_id, customer_id, position, estimated_wait_seconds)``; a replay gives the same ids."""
+    ``(chat_id, customer_id, position, estimated_wait_seconds)``, timed when the queue was read
+    (batches of other shards run in parallel: a client keeps the newest); a replay gives the same ids."""
     return [
         Event(
             event_id(f"{trigger.event_id}|{chat_id}", "queue_position"),
             CHAT_QUEUED,
-            trigger.time,
+            read_at,
             chat_id,
             None,
             customer_id,

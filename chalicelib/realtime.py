@@ -30,7 +30,7 @@ from chalicelib import clock, sockets
 from chalicelib.config import Settings
 from chalicelib.errors import Unavailable
 from chalicelib.events import MESSAGE_CREATED, Event, moves_the_queue, position_updates, to_events
-from chalicelib.models import TIMESTAMP, Principal
+from chalicelib.models import TIMESTAMP, Principal, iso_seconds
 from chalicelib.queueing import MAX_QUEUE_PROOF, estimate_seconds
 from chalicelib.shapes import Out, Shape
 from chalicelib.store import Store
@@ -150,16 +150,21 @@ def queue_moves(store: Store, settings: Settings, events: list[Event]) -> list[E
     triggers = {event.team: event for event in events if event.team and moves_the_queue(event)}  # the last
     out: list[Event] = []
     for team, trigger in triggers.items():
-        head = store.queues.head(team, POSITION_PUSHES)
-        if not head:
+        try:
+            head = store.queues.head(team, POSITION_PUSHES)
+            if not head:
+                continue
+            read_at = clock.now()
+            state = store.queues.state(team, read_at)
+            online = store.load_index.online(MAX_QUEUE_PROOF + 1, team)
+        except Unavailable:  # a courtesy: never a reason to retry the batch (and push it all again)
+            log.warning("queue places of team %s not pushed: the store is busy", team)
             continue
-        state = store.queues.state(team, clock.now())
-        online = store.load_index.online(MAX_QUEUE_PROOF + 1, team)
         places = [
             (entry.channel_id, entry.customer_id, n, estimate_seconds(settings, n, state, online))
             for n, entry in enumerate(head, start=1)
         ]
-        out += position_updates(trigger, places)
+        out += position_updates(trigger, places, iso_seconds(read_at))
     return out
 
 

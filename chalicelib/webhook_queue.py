@@ -13,7 +13,7 @@ from typing import Any
 from botocore.config import Config
 
 from chalicelib.config import Settings
-from chalicelib.webhooks import Queue
+from chalicelib.webhooks import MAX_BATCH_BYTES, Queue
 
 CLIENT_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 3}, connect_timeout=2, read_timeout=5)
 SEND_BATCH = 10  # SendMessageBatch's limit
@@ -27,8 +27,7 @@ class SqsQueue:
 
     def send(self, bodies: list[str]) -> None:
         """Send every body; raises if any could not be sent, so the stream batch is retried (at least once)."""
-        for start in range(0, len(bodies), SEND_BATCH):
-            chunk = bodies[start : start + SEND_BATCH]
+        for chunk in batches(bodies):
             entries = [{"Id": str(i), "MessageBody": body} for i, body in enumerate(chunk)]
             answer = _client().send_message_batch(QueueUrl=self.url, Entries=entries)
             if answer.get("Failed"):
@@ -39,6 +38,20 @@ class SqsQueue:
         _client().change_message_visibility(
             QueueUrl=self.url, ReceiptHandle=receipt_handle, VisibilityTimeout=int(seconds)
         )
+
+
+def batches(bodies: list[str]) -> list[list[str]]:
+    """``bodies`` in order, in batches of at most ``SEND_BATCH`` messages and ``MAX_BATCH_BYTES`` bytes."""
+    out: list[list[str]] = []
+    size = 0
+    for body in bodies:
+        length = len(body.encode())
+        if not out or len(out[-1]) == SEND_BATCH or size + length > MAX_BATCH_BYTES:
+            out.append([])
+            size = 0
+        out[-1].append(body)
+        size += length
+    return out
 
 
 @lru_cache(maxsize=1)

@@ -67,6 +67,10 @@ class DeliveryFailed(Exception):
     """This attempt failed; the queue shows the message again later (or dead-letters it)."""
 
 
+# A queue message's size limit is SQS's; a batch's total too (SendMessageBatch): stay well under both.
+MAX_BATCH_BYTES = 200 * 1024
+
+
 class Queue(Protocol):
     """Where deliveries wait: SQS on AWS, ``tools/webhook_queue.py`` under ``make run``."""
 
@@ -101,12 +105,13 @@ def verify(secret: str, headers: dict[str, str], body: bytes, *, now: float | No
     ``headers`` by their names as sent (any case)."""
     lowered = {name.lower(): value for name, value in headers.items()}
     stamp, signature = lowered.get(TIMESTAMP_HEADER.lower(), ""), lowered.get(SIGNATURE_HEADER.lower(), "")
-    if not stamp.isdigit():
+    if not (stamp.isascii() and stamp.isdigit()):
         return False
     now = time.time() if now is None else now
     if abs(now - int(stamp)) > TOLERANCE_SECONDS:
         return False
-    return hmac.compare_digest(sign(secret, int(stamp), body), signature)
+    expected = sign(secret, int(stamp), body).encode()
+    return hmac.compare_digest(expected, signature.encode("utf-8", "surrogateescape"))
 
 
 # -- the stream side: one message per event and URL -------------------------------
@@ -116,7 +121,9 @@ def messages_of(events: Iterable[Event], urls: Iterable[str]) -> list[str]:
     """The queue messages of ``events`` (pure): each event once per URL, in order."""
     urls = tuple(urls)
     return [
-        json.dumps({"url": url, "event": event.to_dict()}, separators=(",", ":")) for event in events for url in urls
+        json.dumps({"url": url, "event": event.to_dict()}, separators=(",", ":"), ensure_ascii=False)
+        for event in events
+        for url in urls
     ]
 
 
@@ -180,11 +187,29 @@ def check(url: str, *, allow_private: bool, resolve: Callable[[str, int], list[s
         raise DeliveryFailed(f"{host} does not resolve: {type(error).__name__}") from None
     if not addresses:
         raise DeliveryFailed(f"{host} does not resolve")
-    refused = [a for a in addresses if not allow_private and not ipaddress.ip_address(a).is_global]
+    refused = [a for a in addresses if not allow_private and not public(a)]
     if refused:
         raise DeliveryFailed(f"{host} resolves to an address that is not public ({refused[0]}): not allowed here")
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return Target(parts.scheme, host, port, addresses[0], path)
+
+
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def public(address: str) -> bool:
+    """Globally routable, and so is any IPv4 address it carries (IPv4-mapped, 6to4, NAT64: Python's
+    ``is_global`` calls those global whatever IPv4 address they lead to)."""
+    ip = ipaddress.ip_address(address)
+    if not ip.is_global:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address):
+        inner = ip.ipv4_mapped or ip.sixtofour
+        if inner is None and ip in NAT64:
+            inner = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if inner is not None:
+            return inner.is_global
+    return True
 
 
 def _resolve(host: str, port: int) -> list[str]:
@@ -203,10 +228,8 @@ def _post(target: Target, payload: bytes, headers: dict[str, str]) -> int:
     connection._create_connection = to_checked_address  # type: ignore[attr-defined] # the address checked, not a new lookup
     try:
         connection.request("POST", target.path, body=payload, headers=headers)
-        response = connection.getresponse()
-        response.read(64 * 1024)
-        return response.status
-    except (OSError, http.client.HTTPException) as error:
+        return connection.getresponse().status  # the body is not read: only the status counts
+    except (OSError, ValueError, http.client.HTTPException) as error:
         raise DeliveryFailed(f"{target.host}: {type(error).__name__}") from None
     finally:
         connection.close()

@@ -237,7 +237,8 @@ def event_sources() -> dict:
             "DestinationConfig": {"OnFailure": {"Destination": get_att(STREAM_DEAD_LETTER_QUEUE)}},
         }
         resources[function] = {"Properties": {"Events": {f"{function}DynamodbEventSource": {"Properties": stream}}}}
-    queue = {"Queue": get_att(WEBHOOK_QUEUE)}
+    # A failed delivery is reported as a batch item failure (not raised: no stack trace in the logs).
+    queue = {"Queue": get_att(WEBHOOK_QUEUE), "FunctionResponseTypes": ["ReportBatchItemFailures"]}
     resources[WEBHOOK_CONSUMER] = {
         "Properties": {"Events": {f"{WEBHOOK_CONSUMER}SqsEventSource": {"Properties": queue}}}
     }

@@ -6,7 +6,8 @@ consumer (``app.webhook_deliveries``) with SQS-shaped events, one message each
 from one worker thread. A call that raises leaves the message to be received
 again when its visibility ends: the time the handler set through
 ``retry_later`` (as ``ChangeMessageVisibility`` does), else
-``VISIBILITY_SECONDS``. After ``max_receives`` receives a message moves to
+``VISIBILITY_SECONDS``; a failure is reported as Lambda's ``ReportBatchItemFailures`` reads it
+(``batchItemFailures``), or raised. After ``max_receives`` receives a message moves to
 ``dead_letters`` (logged), as the redrive policy moves it to the dead-letter
 queue on AWS. Messages do not outlive the process. ``time_scale`` shortens
 every wait (tests).
@@ -116,9 +117,9 @@ class LocalWebhookQueue:
 
     def _receive(self, message: _Message) -> None:
         try:
-            self.handler(self._event(message), None)
-            failed = False
-        except Exception as error:  # the consumer raises to leave the message in the queue
+            answer = self.handler(self._event(message), None) or {}
+            failed = any(f.get("itemIdentifier") == message.message_id for f in answer.get("batchItemFailures", []))
+        except Exception as error:  # a crash leaves the message in the queue, as on Lambda
             log.info("webhook message %s: receive %d failed (%s)", message.message_id, message.receives, error)
             failed = True
         with self._changed:

@@ -90,9 +90,11 @@ export function customerView({ id, token, onAuthLost }) {
   function onEvent(event) {
     if (event.type === "chat.queued" && typeof event.data?.queue_position === "number") {
       // The queue moved: this chat's new place (and estimate; null: nobody online to estimate from).
-      if (channel?.status === "queued" && event.chat_id === channel.channel_id) {
+      // Updates from parallel stream batches may cross: keep the newest read of the queue.
+      const newer = !channel?.placeAt || event.time >= channel.placeAt;
+      if (channel?.status === "queued" && event.chat_id === channel.channel_id && newer) {
         const { queue_position, estimated_wait_seconds } = event.data;
-        channel = { ...channel, queue_position };
+        channel = { ...channel, queue_position, placeAt: event.time };
         if (typeof estimated_wait_seconds === "number") channel.estimated_wait_seconds = estimated_wait_seconds;
         else delete channel.estimated_wait_seconds;
         render();

@@ -81,10 +81,13 @@ def on_stream(event: DynamoDBEvent) -> None:
     metrics.emit(metrics.to_metrics(events), settings.metrics_namespace)
 
 
-def on_webhook_delivery(event: SQSEvent) -> None:
-    """The webhook queue's consumer: deliver each message; a failed one is shown again later (raises)."""
+def on_webhook_delivery(event: SQSEvent) -> dict[str, Any]:
+    """The webhook queue's consumer: deliver each message. A failed one is shown again after its
+    backoff and reported as a batch item failure (``ReportBatchItemFailures``): not raised, so no
+    stack trace is logged; after ``MAX_RECEIVES`` receives the redrive policy dead-letters it."""
     settings = get_settings()
     queue = webhook_queue.queue_for(settings)
+    failures = []
     for record in event:
         receives = int(record.to_dict().get("attributes", {}).get("ApproximateReceiveCount", "1"))
         try:
@@ -95,8 +98,16 @@ def on_webhook_delivery(event: SQSEvent) -> None:
                 allow_private=settings.webhook_allow_private,
             )
         except webhooks.DeliveryFailed as failure:
-            wait = webhooks.backoff_seconds(receives)
-            log.warning("webhook delivery failed (receive %d): %s; next in %d s", receives, failure, wait)
+            last = receives >= webhooks.MAX_RECEIVES
+            wait = 0 if last else webhooks.backoff_seconds(receives)
+            log.warning(
+                "webhook delivery failed (receive %d of %d): %s; %s",
+                receives,
+                webhooks.MAX_RECEIVES,
+                failure,
+                "to the dead-letter queue" if last else f"next in {wait} s",
+            )
             if queue is not None:
                 queue.retry_later(record.receipt_handle, wait)
-            raise
+            failures.append({"itemIdentifier": record.to_dict().get("messageId", "")})
+    return {"batchItemFailures": failures}

@@ -241,8 +241,9 @@ class Channels:
         return Item("channel", {"Update": update}, on_fail=refused)
 
     def first_reply(self, channel_id: str, agent_id: int, at: str) -> Item:
-        """``check_open_to`` for the agent, which also stamps ``first_reply_at`` (kept if a concurrent
-        first reply stamped it already): the same item and write units as the check it replaces."""
+        """``check_open_to`` for the agent, which also stamps ``first_reply_at`` unless an earlier reply
+        did (``if_not_exists``): the same item and write units as the check it replaces. The only writer
+        of ``first_reply_at``."""
         item = self.check_open_to(channel_id, keys.AGENT, agent_id)
         update = {
             **item.request["ConditionCheck"],

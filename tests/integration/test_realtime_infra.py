@@ -83,6 +83,8 @@ def test_the_webhook_consumer_takes_one_delivery_at_a_time_from_the_webhook_queu
     assert source["Type"] == "SQS"
     assert source["Properties"]["Queue"] == get_att("WebhookQueue")
     assert source["Properties"]["BatchSize"] == 1
+    # A failed delivery is reported, not raised (no stack trace in the logs): the source must read it.
+    assert source["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
 
 
 @pytest.mark.parametrize("stage", STAGES)

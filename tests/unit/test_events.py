@@ -246,13 +246,15 @@ def test_what_moves_the_queue(event, moves):
 def test_place_updates_go_to_each_waiting_customer_with_stable_ids_and_never_to_supervisors():
     trigger = _chat("chat.left", agent_id=None)
     places = [("C2", 6, 1, 75), ("C3", 7, 2, None)]
-    updates = events.position_updates(trigger, places)
+    updates = events.position_updates(trigger, places, "2026-11-25T07:00:01.000Z")
     assert [(u.type, u.chat_id, u.customer_id, u.data) for u in updates] == [
         ("chat.queued", "C2", 6, {"queue_position": 1, "estimated_wait_seconds": 75}),
         ("chat.queued", "C3", 7, {"queue_position": 2, "estimated_wait_seconds": None}),
     ]
     assert [u.audience() for u in updates] == [[("customer", 6)], [("customer", 7)]]
     assert all(u.is_position_update and u.supervising_team() is None and u.team == "sales" for u in updates)
-    assert [u.event_id for u in events.position_updates(trigger, places)] == [u.event_id for u in updates]
+    again = events.position_updates(trigger, places, "2026-11-25T07:00:02.000Z")  # a replay, read later
+    assert [u.event_id for u in again] == [u.event_id for u in updates]
+    assert {u.time for u in updates} == {"2026-11-25T07:00:01.000Z"}  # when the queue was read
     assert len({u.event_id for u in updates} | {trigger.event_id}) == 3
     assert not trigger.is_position_update and trigger.supervising_team() == "sales"

@@ -42,6 +42,8 @@ def test_verify_accepts_the_request_as_sent_with_headers_in_any_case():
         lambda h, b: ({**h, "X-Signature": sign("x" * 40, 1_700_000_000, b)}, b),  # another secret
         lambda h, b: ({k: v for k, v in h.items() if k != "X-Signature"}, b),  # no signature
         lambda h, b: ({**h, "X-Webhook-Timestamp": "soon"}, b),  # not a time
+        lambda h, b: ({**h, "X-Webhook-Timestamp": "\u00b2"}, b),  # a digit, but not an ASCII one
+        lambda h, b: ({**h, "X-Signature": "sha256=\u00e9" + "0" * 63}, b),  # not ASCII at all
     ],
 )
 def test_verify_refuses_anything_changed(change):
@@ -94,6 +96,31 @@ def test_an_address_that_is_not_public_is_refused_unless_allowed(address):
         check("https://hooks.example.com/in", allow_private=False, resolve=resolving(address))
     target = check("https://hooks.example.com/in?x=1", allow_private=True, resolve=resolving(address))
     assert (target.host, target.address, target.port, target.path) == ("hooks.example.com", address, 443, "/in?x=1")
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["::ffff:10.0.0.5", "64:ff9b::a9fe:a9fe", "2002:a00:5::1"],  # IPv4-mapped, NAT64 (metadata), 6to4
+)
+def test_an_ipv6_address_leading_to_a_private_ipv4_one_is_refused(address):
+    assert not webhooks.public(address)
+    with pytest.raises(DeliveryFailed, match="not public"):
+        check("https://hooks.example.com/", allow_private=False, resolve=resolving(address))
+    assert webhooks.public("64:ff9b::5db8:d822")  # NAT64 to 93.184.216.34: public
+
+
+def test_messages_go_in_batches_of_ten_and_under_the_size_limit():
+    from chalicelib.webhook_queue import batches
+
+    assert [len(b) for b in batches(["x"] * 23)] == [10, 10, 3]
+    big = "\u00e9" * 30_000  # 60 KB in UTF-8
+    assert [len(b) for b in batches([big] * 7)] == [3, 3, 1]
+    assert all(sum(len(m.encode()) for m in b) <= webhooks.MAX_BATCH_BYTES for b in batches([big] * 7))
+
+
+def test_a_message_keeps_non_ascii_text_as_it_is():
+    event = Event("a", "message.created", "t", data={"message": {"text": "halo \U0001f600"}})
+    assert "\U0001f600" in messages_of([event], ("https://one.example/h",))[0]
 
 
 def test_a_name_with_any_private_address_among_public_ones_is_refused():
@@ -166,6 +193,9 @@ def test_a_deployed_stage_takes_https_urls_its_secret_and_queue(monkeypatch):
         ({"WEBHOOK_URLS": "https:///in"}, "https://"),
         ({"WEBHOOK_URLS": "https://hooks.example.com:99999/in"}, "https://"),
         ({"WEBHOOK_URLS": "https://user:pw@hooks.example.com/in"}, "credentials"),
+        ({"WEBHOOK_URLS": "https://hooks.example.com/in/\u00e9"}, "ASCII"),
+        ({"WEBHOOK_URLS": "https://hooks.example.com/in x"}, "ASCII"),
+        ({"WEBHOOK_URLS": "https://hooks.example.com:0/in"}, "https://"),
         ({"WEBHOOK_URLS": "https://10.0.0.8/in"}, "WEBHOOK_ALLOW_PRIVATE"),
         ({"WEBHOOK_URLS": "https://[::1]/in"}, "WEBHOOK_ALLOW_PRIVATE"),
         ({"WEBHOOK_URLS": ",".join(f"https://h{i}.example.com/" for i in range(11))}, "at most 10"),
