@@ -39,12 +39,8 @@ def send(
     transaction = store.transaction()
     if idempotency_key is not None:
         transaction.add(store.messages.remember(message, idempotency_key))
-    # An agent's message proves it may write with an update that stamps first_reply_at if not set yet
-    # (the same write units as a check; an update that changes nothing makes no stream record).
     transaction.add(
-        store.channels.first_reply(channel.channel_id, principal.user_id, message.created_at)
-        if principal.role == keys.AGENT
-        else store.channels.check_open_to(channel.channel_id, principal.role, principal.user_id),
+        store.channels.check_open_to(channel.channel_id, principal.role, principal.user_id),
         store.messages.put(message),
     )
     try:

@@ -12,7 +12,7 @@ line per event and dimension set, which CloudWatch Logs turns into metrics of
 | ``TimeToAssignment`` | Seconds | Team | ``chat.assigned`` taken from the queue (``assignment.queued_seconds``) |
 | ``QueueJoins`` | Count | Team | ``chat.queued`` (new, or put back) |
 | ``HandleTime`` | Seconds | Team | ``chat.resolved``: ``resolved_at`` - ``assignment.at`` (the last assignment) |
-| ``FirstResponseTime`` | Seconds | Team | ``chat.resolved`` / ``chat.left``: ``first_reply_at`` - ``created_at`` |
+| ``FirstResponseTime`` | Seconds | Team | ``chat.resolved`` / ``chat.left``: the first agent message - ``created_at`` |
 | ``ChatsResolved`` | Count | Team | ``chat.resolved`` |
 | ``ChatsLeft`` | Count | Team, While | ``chat.left``; ``While`` = ``queued`` (abandoned) or ``active`` |
 | ``Transfers`` | Count | Team | ``chat.transferred`` / ``chat.queued`` put back, ``assignment.reason`` ``transfer`` |
@@ -21,9 +21,10 @@ line per event and dimension set, which CloudWatch Logs turns into metrics of
 | ``OldestQueuedSeconds`` | Seconds | Team | the same: how long the head of the queue has waited |
 
 First response time is the wait from the chat's start (queued or assigned) to
-an agent's first message, ``first_reply_at``, which the first agent send stamps
-on the channel; it is counted when the chat ends (a chat never answered counts
-nothing: ``ChatsLeft`` tells those), so it lags by the chat's length.
+an agent's first message. It is counted when the chat ends: the stream handler
+reads the chat's first agent message then (``first_replies``, one query per
+ended chat, off the request path: no request and no write pays for it); a chat
+never answered counts nothing (``ChatsLeft`` tells those).
 
 Delivery is at least once: a stream batch retried after a failure is counted
 again (rare; the push is done before the metrics are written, so a failed push
@@ -34,7 +35,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any
@@ -59,12 +60,14 @@ class Metric:
     event_id: str | None  # a property of the line (searchable in Logs Insights), not a dimension
 
 
-def to_metrics(events: Iterable[Event]) -> list[Metric]:
-    """The metric records of ``events`` (pure; in event order)."""
-    return [metric for event in events for metric in _of(event)]
+def to_metrics(events: Iterable[Event], first_replies: Mapping[str, str] | None = None) -> list[Metric]:
+    """The metric records of ``events`` (pure; in event order); ``first_replies``: an ended chat's
+    first agent message time, by chat id."""
+    replies = first_replies or {}
+    return [metric for event in events for metric in _of(event, replies.get(event.chat_id or ""))]
 
 
-def _of(event: Event) -> list[Metric]:
+def _of(event: Event, first_reply_at: str | None = None) -> list[Metric]:
     channel = event.data.get("channel") or {}
     assignment = channel.get("assignment") or {}
     team = event.team or UNKNOWN_TEAM
@@ -86,8 +89,8 @@ def _of(event: Event) -> list[Metric]:
             out.append(metric("HandleTime", seconds_between(assignment["at"], channel["resolved_at"]), SECONDS))
     elif event.type == CHAT_LEFT:
         out.append(metric("ChatsLeft", 1, While="queued" if channel.get("agent_id") is None else "active"))
-    if event.type in (CHAT_RESOLVED, CHAT_LEFT) and channel.get("first_reply_at") and channel.get("created_at"):
-        waited = seconds_between(channel["created_at"], channel["first_reply_at"])
+    if event.type in (CHAT_RESOLVED, CHAT_LEFT) and first_reply_at and channel.get("created_at"):
+        waited = seconds_between(channel["created_at"], first_reply_at)
         out.append(metric("FirstResponseTime", waited, SECONDS))
     moved = event.type == CHAT_TRANSFERRED or (event.type == CHAT_QUEUED and "from_agent_id" in event.data)
     if moved and assignment.get("reason") == TRANSFER:

@@ -212,7 +212,6 @@ class Channel:
     created_at: str
     resolved_at: str | None = None
     team: str | None = None  # the team it was routed in (None: before teams existed)
-    first_reply_at: str | None = None  # when an agent first wrote in it (set once, by that send)
     ended_by: str | None = None  # who ended it: "agent" (resolved) or "customer" (left)
     assignment: Assignment | None = None
     # Only while queued, computed on read: place in the queue (1 = next) and the estimate.
@@ -228,9 +227,6 @@ class Channel:
         created_at=Out(schema=TIMESTAMP),
         resolved_at=Out(),
         team=Out(),
-        first_reply_at=Out(
-            optional=True, schema={**TIMESTAMP, "description": "When an agent first replied; absent until then."}
-        ),
         ended_by=Out(optional=True, schema={"enum": ["agent", "customer"]}),
         queue_position=Out(optional=True, schema={"minimum": 1, "description": "While queued: 1 = next."}),
         estimated_wait_seconds=Out(

@@ -29,7 +29,16 @@ from urllib.parse import urlencode
 from chalicelib import clock, sockets
 from chalicelib.config import Settings
 from chalicelib.errors import Unavailable
-from chalicelib.events import MESSAGE_CREATED, Event, moves_the_queue, position_updates, to_events
+from chalicelib.events import (
+    CHAT_LEFT,
+    CHAT_RESOLVED,
+    MESSAGE_CREATED,
+    Event,
+    moves_the_queue,
+    position_updates,
+    to_events,
+)
+from chalicelib.keys import AGENT
 from chalicelib.models import TIMESTAMP, Principal, iso_seconds
 from chalicelib.queueing import MAX_QUEUE_PROOF, estimate_seconds
 from chalicelib.shapes import Out, Shape
@@ -165,6 +174,22 @@ def queue_moves(store: Store, settings: Settings, events: list[Event]) -> list[E
             for n, entry in enumerate(head, start=1)
         ]
         out += position_updates(trigger, places, iso_seconds(read_at))
+    return out
+
+
+def first_replies(store: Store, events: list[Event]) -> dict[str, str]:
+    """When an agent first wrote in each chat that ended in ``events`` (for ``FirstResponseTime``):
+    one query per ended chat. A busy store skips them (metrics are a courtesy, not a reason to retry)."""
+    out = {}
+    for event in events:
+        if event.type in (CHAT_RESOLVED, CHAT_LEFT) and event.chat_id:
+            try:
+                first = store.messages.first_from(event.chat_id, AGENT)
+            except Unavailable:
+                log.warning("first response of chat %s not measured: the store is busy", event.chat_id)
+                continue
+            if first is not None:
+                out[event.chat_id] = first.created_at
     return out
 
 

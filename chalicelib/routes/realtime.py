@@ -78,7 +78,9 @@ def on_stream(event: DynamoDBEvent) -> None:
     if settings.webhook_urls and (queue := webhook_queue.queue_for(settings)) is not None:
         webhooks.enqueue(queue, events, settings.webhook_urls)
     realtime.push(get_store(), events + realtime.queue_moves(get_store(), settings, events))
-    metrics.emit(metrics.to_metrics(events), settings.metrics_namespace)
+    if settings.metrics_namespace is not None:
+        replies = realtime.first_replies(get_store(), events)
+        metrics.emit(metrics.to_metrics(events, replies), settings.metrics_namespace)
 
 
 def on_webhook_delivery(event: SQSEvent) -> dict[str, Any]:

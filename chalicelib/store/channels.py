@@ -33,7 +33,6 @@ def decode(item: dict[str, Any]) -> Channel:
         resolved_at=item.get("resolved_at"),
         team=item.get("team"),
         ended_by=item.get("ended_by"),
-        first_reply_at=item.get("first_reply_at"),
         assignment=decode_assignment(record) if record else None,
         queue_entry=item.get("queue_entry"),
     )
@@ -239,18 +238,6 @@ class Channels:
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }
         return Item("channel", {"Update": update}, on_fail=refused)
-
-    def first_reply(self, channel_id: str, agent_id: int, at: str) -> Item:
-        """``check_open_to`` for the agent, which also stamps ``first_reply_at`` unless an earlier reply
-        did (``if_not_exists``): the same item and write units as the check it replaces. The only writer
-        of ``first_reply_at``."""
-        item = self.check_open_to(channel_id, keys.AGENT, agent_id)
-        update = {
-            **item.request["ConditionCheck"],
-            "UpdateExpression": "SET first_reply_at = if_not_exists(first_reply_at, :now)",
-        }
-        update["ExpressionAttributeValues"] = {**update["ExpressionAttributeValues"], **to_values({":now": at})}
-        return Item("channel", {"Update": update}, on_fail=item.on_fail)
 
     def check_open_to(self, channel_id: str, role: str, user_id: int) -> Item:
         """The channel is active and ``user_id`` takes part in it as ``role``.

@@ -62,6 +62,28 @@ class Messages:
         next_after = messages[-1].message_id if last and messages else None
         return messages, next_after
 
+    def first_from(self, channel_id: str, role: str) -> Message | None:
+        """The channel's first message sent by ``role`` (oldest first, eventually consistent: for the
+        stream handler's metrics). Reads the messages before it too, a page of 100 at a time."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+            "FilterExpression": "sender_role = :role",
+            "ExpressionAttributeValues": to_values(
+                {":pk": keys.channel_pk(channel_id), ":prefix": keys.MESSAGE_SK_PREFIX, ":role": role}
+            ),
+            "ScanIndexForward": True,
+            "Limit": 100,
+        }
+        while True:
+            response = call("query", **kwargs)
+            items = response.get("Items", [])
+            if items:
+                return decode(from_item(items[0]))
+            if not response.get("LastEvaluatedKey"):
+                return None
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
     def latest(self, channel_id: str, limit: int) -> list[Message]:
         """The channel's last ``limit`` messages, newest first (eventually consistent: for the sweep)."""
         response = call(

@@ -116,19 +116,19 @@ def test_customer_and_agent_exchange_messages(api, chat):
     assert reply.status == 201 and reply.body["sender_role"] == "agent" and reply.body["sender_id"] == 1
 
 
-def test_the_agents_first_reply_is_stamped_on_the_chat_once(api, chat):
-    def chat_json() -> dict:
-        reply = api.request("GET", "/customer/1/chat", token=chat["customer"])
-        assert reply.status == 200
-        return reply.body["channel"]
+def test_the_first_response_is_the_agents_first_message_read_when_the_chat_ends(api, chat):
+    from chalicelib import realtime
+    from chalicelib.events import Event
+    from chalicelib.store import get_store
 
-    assert api.customer_send(1, chat["customer"], "anyone there?").status == 201
-    assert "first_reply_at" not in chat_json()  # a customer's message is no reply
+    store = get_store()
+    ended = Event("e1", "chat.resolved", "t", chat["channel_id"])
+    assert realtime.first_replies(store, [ended]) == {}  # nobody answered yet
+    assert api.customer_send(1, chat["customer"], "anyone there?").status == 201  # a customer's is no reply
     first = api.agent_send(1, chat["agent"], 1, "here I am").body
-    assert chat_json()["first_reply_at"] == first["created_at"]
     assert api.agent_send(1, chat["agent"], 1, "and again").status == 201
-    assert chat_json()["first_reply_at"] == first["created_at"]  # kept: it is the first
-    invariants.check()
+    assert realtime.first_replies(store, [ended]) == {chat["channel_id"]: first["created_at"]}
+    assert realtime.first_replies(store, [Event("e2", "message.created", "t", chat["channel_id"])]) == {}
 
 
 def test_send_accepts_json(api, chat):

@@ -50,11 +50,11 @@ def test_a_resolve_gives_the_handle_time_since_the_last_assignment():
 
 @pytest.mark.parametrize(("kind", "count"), [("chat.resolved", "ChatsResolved"), ("chat.left", "ChatsLeft")])
 def test_a_chat_that_ends_gives_its_first_response_time_if_an_agent_replied(kind, count):
-    answered = chat_event(kind, created_at="2026-11-25T06:59:00.000Z", first_reply_at="2026-11-25T06:59:12.250Z")
-    assert ("FirstResponseTime", "Seconds", 12.25, (("Team", "sales"),)) in named(to_metrics([answered]))
-    unanswered = chat_event(kind, created_at="2026-11-25T06:59:00.000Z")
-    assert "FirstResponseTime" not in {m.name for m in to_metrics([unanswered])}
-    assert count in {m.name for m in to_metrics([unanswered])}
+    ended = chat_event(kind, created_at="2026-11-25T06:59:00.000Z")
+    answered = to_metrics([ended], {"C1": "2026-11-25T06:59:12.250Z"})
+    assert ("FirstResponseTime", "Seconds", 12.25, (("Team", "sales"),)) in named(answered)
+    unanswered = to_metrics([ended], {"C2": "2026-11-25T06:59:12.250Z"})  # another chat's reply
+    assert "FirstResponseTime" not in {m.name for m in unanswered} and count in {m.name for m in unanswered}
 
 
 def test_queue_joins_and_leaves_from_the_queue_or_a_conversation():
