@@ -12,6 +12,9 @@ from bench.capacity import Usage
 from bench.coldstart import ColdStart
 from bench.contention import Cell, Run
 from bench.push import Push
+from bench.teams import TeamScaling
+from bench.teams import plot as teams_plot
+from bench.teams import section as teams_section
 
 PUSH_GOAL_MS = 1000  # p99, locally (send to the agent's socket)
 
@@ -33,6 +36,7 @@ class Results:
     cost_rest: cost_model.Cost
     engine_version: str
     push: Push
+    teams: TeamScaling
 
     def run(self, allocator: str, clients: int) -> Cell:
         return next(c for c in self.cells if c.allocator == allocator and c.clients == clients)
@@ -128,6 +132,7 @@ def plots(results: Results, directory: Path) -> list[str]:
     figure.savefig(directory / "capacity.png", dpi=110)
     plt.close(figure)
     names.append("capacity.png")
+    names.append(teams_plot(results.teams, directory, plt))
     return names
 
 
@@ -226,6 +231,19 @@ def _capacity(results: Results) -> list[str]:
             f"| {name} | {u.calls} | {u.read_units:.1f} | {u.write_units:.1f} | {u.condition_checks} | "
             f"{u.aws_read_units:.1f} | {u.aws_write_units:.1f} | {u.milliseconds:.1f} | {', '.join(u.operations)} |"
         )
+    targets = sorted({t for u in results.usage.values() for t in u.writes_by_target})
+    lines += [
+        "",
+        "Where the write units land (Local's figures, `ReturnConsumedCapacity=INDEXES`: each table and each "
+        "index apart; condition checks, which Local reports as 0, are not in them):",
+        "",
+        "| endpoint | " + " | ".join(f"`{t}`" for t in targets) + " |",
+        "|---|" + "---:|" * len(targets),
+    ]
+    for name, u in results.usage.items():
+        if u.writes_by_target:
+            cells = " | ".join(f"{u.writes_by_target[t]:g}" if t in u.writes_by_target else "" for t in targets)
+            lines.append(f"| {name} | {cells} |")
     lines += ["", "![capacity]({images}/capacity.png)", ""]
     return lines
 
@@ -356,6 +374,7 @@ def markdown(results: Results, images: str) -> str:
         "",
         *_cost(results),
         *push_section(results.push),
+        *teams_section(results.teams),
         "## Summary",
         "",
         "```",
