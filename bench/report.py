@@ -215,8 +215,9 @@ def _capacity(results: Results) -> list[str]:
         "## 2. Round trips and capacity per endpoint",
         "",
         "One typical request each (the seed flow; a history of 10 messages), with "
-        "`ReturnConsumedCapacity=TOTAL`. Transactional items cost double. DynamoDB Local reports 0 write "
-        "units for a `ConditionCheck` and 0 read units for a read of a missing item; AWS bills both, so the "
+        "`ReturnConsumedCapacity=INDEXES` (the total, and each table's and index's share). Transactional "
+        "items cost double. DynamoDB Local reports 0 write units for a `ConditionCheck` and 0 read units "
+        "for a read of a missing item; AWS bills both, so the "
         "meter counts them from the calls (condition checks in each `TransactWriteItems` request; keys "
         "asked for and not returned by `GetItem` / `BatchGetItem`) and adds "
         f"{cost_model.TRANSACT_CONDITION_CHECK_WRITE_UNITS:.0f} write units per check and 1 (strongly "
