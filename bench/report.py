@@ -216,12 +216,14 @@ def _capacity(results: Results) -> list[str]:
         "",
         "One typical request each (the seed flow; a history of 10 messages), with "
         "`ReturnConsumedCapacity=INDEXES` (the total, and each table's and index's share). Transactional "
-        "items cost double. DynamoDB Local reports 0 write units for a `ConditionCheck` and 0 read units "
-        "for a read of a missing item; AWS bills both, so the "
-        "meter counts them from the calls (condition checks in each `TransactWriteItems` request; keys "
-        "asked for and not returned by `GetItem` / `BatchGetItem`) and adds "
-        f"{cost_model.TRANSACT_CONDITION_CHECK_WRITE_UNITS:.0f} write units per check and 1 (strongly "
-        "consistent) or 0.5 read units per missing item: the **AWS** columns, which the cost model uses.",
+        "items cost double. Inside a transaction DynamoDB Local reports one item's worth of write units per "
+        "table however many items the transaction has there (2 for small items: a condition check alone, "
+        "or a put with two condition checks, both report 2), and 0 read units for a read of a missing "
+        "item; AWS bills every item and every read, so the meter counts them from the calls (items per "
+        "table in each `TransactWriteItems` request, condition checks included, at "
+        f"{cost_model.TRANSACT_ITEM_WRITE_UNITS:.0f} write units each, beyond what Local reported; keys "
+        "asked for and not returned by `GetItem` / `BatchGetItem` at 1 (strongly consistent) or 0.5 read "
+        "units): the **AWS** columns, which the cost model uses. Index writes are Local's figures.",
         "",
         "| endpoint | calls | read units (Local) | write units (Local) | condition checks | read units (AWS) | "
         "write units (AWS) | ms (local) | operations |",
