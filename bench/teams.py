@@ -213,7 +213,9 @@ def section(scaling: TeamScaling) -> list[str]:
         "customers are spread over teams (violations, counted from the database) and that splitting the "
         "agents into teams does not raise the retries. The model assumes one partition per team key value: "
         "DynamoDB may split a hot partition by sort key, but `rank` has only a few distinct values "
-        "(0 to the cap, offline ranks apart), so that cannot be counted on. Beyond "
+        "(0 to the cap, offline ranks apart), so that cannot be counted on. With `ROUTING_OVERFLOW=queue` "
+        "(not measured here: the runs use the seed policy) the team's queue partition is a third, and a "
+        "resolve that finds the queue empty checks its counter item, one item's write rate. Beyond "
         "one team's ceiling, add teams (TEAMS) and route customers to them.",
         "",
     ]
