@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import capacity, coldstart, contention, engine, push, report, scale
+from bench import capacity, coldstart, contention, engine, push, report, scale, teams
 from bench import cost as cost_model
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,12 +35,15 @@ class Mode:
     duration_requests: int  # in-process requests per endpoint for the Lambda duration
     push_messages: int  # per run of the push latency (send to the agent's socket)
     push_repeats: int  # runs of it
+    team_counts: list[int]  # teams the team-scaling runs deal the same agents and customers over
+    team_agents: int  # agents in all (a multiple of every team count)
+    team_allocations: int  # per run, in all (a multiple of every team count)
 
 
 MODES = {
-    "full": Mode([1, 8, 32, 64], 200, 400, 3, 10_000, [10, 1_000, 10_000], 15, 41, 200, 5),
-    "quick": Mode([1, 8, 32, 64], 60, 120, 3, 1_000, [10, 1_000, 10_000], 11, 21, 50, 3),
-    "smoke": Mode([1, 4], 4, 8, 2, 16, [10, 50], 1, 3, 10, 1),
+    "full": Mode([1, 8, 32, 64], 200, 400, 3, 10_000, [10, 1_000, 10_000], 15, 41, 200, 5, [1, 2, 4, 8], 200, 400),
+    "quick": Mode([1, 8, 32, 64], 60, 120, 3, 1_000, [10, 1_000, 10_000], 11, 21, 50, 3, [1, 2, 4], 64, 96),
+    "smoke": Mode([1, 4], 4, 8, 2, 16, [10, 50], 1, 3, 10, 1, [1, 2], 4, 8),
 }
 VIOLATION_CLIENTS = 32
 
@@ -96,6 +99,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  read units per allocation by agents: {per_agents}", flush=True)
         pushes = push.measure(mode.push_messages, mode.push_repeats)
         print(push.describe(pushes), flush=True)
+        team_clients = min(VIOLATION_CLIENTS, max(mode.levels))
+        scaling = teams.measure(
+            mode.team_counts, team_clients, mode.team_agents, mode.team_allocations, mode.repeats, clients, usage
+        )
+        print(teams.describe(scaling), flush=True)
     finally:
         clients.close()
         local.stop()
@@ -116,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         cost_rest=cost_model.per_million_chats(usage, durations, api=cost_model.REST_API),
         engine_version=engine.version(),
         push=pushes,
+        teams=scaling,
     )
     images = args.out / "img"
     report.plots(results, images)

@@ -24,6 +24,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from bench import engine
 from chalicelib import channels, keys
 from chalicelib.allocation import choose_agent
 from chalicelib.config import Settings
@@ -56,15 +57,17 @@ class CountingStore(Store):
         return super().transaction(*args, **kwargs)
 
 
-def ours(settings: Settings) -> Allocator:
+def ours(settings: Settings, teams: tuple[str, ...] = ()) -> Allocator:
+    """With ``teams``, each customer opens its chat in its own team (``engine.team_of``)."""
     store = CountingStore.for_settings(settings)
 
     def allocate(customer_id: int) -> int:
         before = attempts()
         principal = Principal("customer", customer_id, keys.new_id(), int(time.time()) + 3600)
+        team = engine.team_of(customer_id, teams)
         for _ in range(MAX_CLIENT_RETRIES):
             try:
-                channels.initiate(store, settings, principal)
+                channels.initiate(store, settings, principal, team=team)
                 break
             except Unavailable:  # a 503 after the service's own retries: the client tries again
                 time.sleep(0.05)

@@ -94,12 +94,16 @@ class Cell:
         )
 
 
-def run_shares(allocator: str, shares: list[list[int]], start_at: float) -> tuple[float, list[float], int]:
-    """One thread per share, each allocating its customers in turn from ``start_at`` (``time.monotonic``).
+def run_shares(
+    allocator: str, shares: list[list[int]], start_at: float, teams: tuple[str, ...] = ()
+) -> tuple[float, list[float], int]:
+    """One thread per share, each allocating its customers in turn from ``start_at`` (``time.monotonic``);
+    with ``teams`` (``ours`` only), each customer in its own team.
 
     Returns (when the last thread ended, latencies in ms, retries).
     """
-    allocate = ALLOCATORS[allocator](get_settings())
+    factory = ALLOCATORS[allocator]
+    allocate = factory(get_settings(), teams) if teams else factory(get_settings())
     latencies: list[float] = []
     retries = 0
     failures: list[BaseException] = []
@@ -156,17 +160,19 @@ class Clients:
     def label(self) -> str:
         return "threads in 1 process" if self.processes == 1 else f"threads in {self.processes} processes"
 
-    def run(self, allocator: str, shares: list[list[int]]) -> tuple[float, list[float], int]:
+    def run(
+        self, allocator: str, shares: list[list[int]], teams: tuple[str, ...] = ()
+    ) -> tuple[float, list[float], int]:
         """Run every share at once; return (seconds, latencies, retries)."""
         start_at = time.monotonic() + START_SLACK_SECONDS
         if not self._workers:
-            ended, latencies, retries = run_shares(allocator, shares, start_at)
+            ended, latencies, retries = run_shares(allocator, shares, start_at, teams)
             return ended - start_at, latencies, retries
         assert self._results is not None
         groups = [shares[i :: len(self._workers)] for i in range(len(self._workers))]
         busy = [(tasks, group) for (_, tasks), group in zip(self._workers, groups, strict=True) if group]
         for tasks, group in busy:
-            tasks.put((allocator, group, start_at))
+            tasks.put((allocator, group, start_at, teams))
         outcomes = [self._results.get(timeout=3600) for _ in busy]
         latencies = [ms for _, ms_list, _ in outcomes for ms in ms_list]
         return max(ended for ended, _, _ in outcomes) - start_at, latencies, sum(r for _, _, r in outcomes)
@@ -178,14 +184,23 @@ class Clients:
         self._workers = []
 
 
-def run(allocator: str, clients: int, agents: int, allocations: int, pool: Clients | None = None) -> Run:
-    """``allocations`` customers initiate through ``clients`` clients; ``agents`` online agents have room for all."""
+def run(
+    allocator: str,
+    clients: int,
+    agents: int,
+    allocations: int,
+    pool: Clients | None = None,
+    teams: tuple[str, ...] = (),
+) -> Run:
+    """``allocations`` customers initiate through ``clients`` clients; ``agents`` online agents have room for all.
+    With ``teams``, agents and customers are dealt over the teams alike (each team has room for its own)."""
     settings = get_settings()
     assert allocations <= agents * settings.allocation_cap, "the workload must never need overflow"
+    assert not teams or (agents % len(teams) == 0 and allocations % len(teams) == 0), "teams of equal size"
     engine.fresh_tables()
-    engine.seed(agents, allocations)
+    engine.seed(agents, allocations, teams=teams)
     shares = [list(range(1 + i, allocations + 1, clients)) for i in range(clients)]
-    seconds, latencies, retries = (pool or Clients()).run(allocator, shares)
+    seconds, latencies, retries = (pool or Clients()).run(allocator, shares, teams)
     return Run(allocator, clients, allocations, seconds, latencies, retries, engine.violations(settings.allocation_cap))
 
 

@@ -9,9 +9,13 @@ DynamoDB Local's accounting differs from AWS's in two ways, and the model adds
 back what it leaves out (``bench.capacity.Meter`` counts both from the
 requests and responses it sees):
 
-- a ``ConditionCheck`` inside ``TransactWriteItems`` is reported as 0 write
-  units; AWS bills it as a transactional write of the item (2 write units per
-  KB, our items are under 1 KB): ``TRANSACT_CONDITION_CHECK_WRITE_UNITS`` each;
+- inside ``TransactWriteItems``, Local reports one item's worth of write
+  units per table (2 for items under 1 KB) however many items the
+  transaction has on that table; AWS bills every item, a ``ConditionCheck``
+  included, as a transactional write (2 write units per KB; our items are
+  under 1 KB): ``TRANSACT_ITEM_WRITE_UNITS`` each. (An earlier reading, that
+  Local reports 0 for a condition check, held only where another item of the
+  same table was in the transaction.) Index writes are Local's figures;
 - a read of a missing item (``GetItem`` / ``BatchGetItem`` key with nothing
   stored) is reported as 0 read units; AWS bills the read anyway (1 unit
   strongly consistent, 0.5 eventually): ``MISSING_ITEM_READ_UNITS`` by read kind.
@@ -42,17 +46,19 @@ LAMBDA_ARCHITECTURE = "x86_64"  # what chalice packages; arm64 would be 20% chea
 # (DynamoDB Local round trips included; the login's Argon2id hash too), plus
 # this per-invocation overhead of the Lambda runtime.
 LAMBDA_OVERHEAD_MS = 2.0
-TRANSACT_CONDITION_CHECK_WRITE_UNITS = 2.0
+TRANSACT_ITEM_WRITE_UNITS = 2.0  # per item of a transaction, up to 1 KB
 MISSING_ITEM_READ_UNITS = {True: 1.0, False: 0.5}  # by ConsistentRead
 
 # One chat, as the stated mix: the customer logs in, opens it, 5 messages each
 # way, reads the history 3 times, the agent resolves it, the customer logs out.
+# The agent's first send stamps the channel (its first reply), the other 4 do not.
 # Agent logins and logouts are per shift, not per chat, and left out.
 CHAT_MIX = {
     "customer login": 1,
     "initiate": 1,
     "customer send": 5,
-    "agent send": 5,
+    "agent first reply": 1,
+    "agent send": 4,
     "history (10 messages)": 3,
     "resolve": 1,
     "customer logout": 1,

@@ -18,12 +18,17 @@ from chalicelib.store.tables import table_definitions
 from tools.dynamodb_local import DynamoDBLocal
 from tools.stages import local_aws_environment, stage_environment
 
+# The teams of the team-scaling runs (``bench.teams``): the default team first.
+TEAMS = ("default", *(f"team{i}" for i in range(2, 9)))
+
 
 def start() -> DynamoDBLocal:
     """An in-memory DynamoDB Local, with the process environment pointing at it."""
     engine = DynamoDBLocal.start()
     os.environ.update(stage_environment())
     os.environ.update(local_aws_environment(engine.endpoint))
+    os.environ["AGENT_POOL"] = TEAMS[0]
+    os.environ["TEAMS"] = ",".join(TEAMS)
     os.environ["LOG_LEVEL"] = "WARNING"  # one INFO line per chat would time the logging
     reset()
     return engine
@@ -46,8 +51,14 @@ def _batch_put(table: str, items: list[dict[str, Any]]) -> None:
             request = client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
 
 
-def seed(agents: int, customers: int, online: bool = True) -> None:
-    """``agents`` agents (online, idle) and ``customers`` customers, written in bulk (no logins)."""
+def team_of(user_id: int, teams: tuple[str, ...]) -> str | None:
+    """The team of agent or customer ``user_id`` when the run has ``teams``: dealt round-robin."""
+    return teams[(user_id - 1) % len(teams)] if teams else None
+
+
+def seed(agents: int, customers: int, online: bool = True, teams: tuple[str, ...] = ()) -> None:
+    """``agents`` agents (online, idle) and ``customers`` customers, written in bulk (no logins);
+    with ``teams``, the agents are dealt over them (``team_of``), else all in the default team."""
     settings = get_settings()
     status = ONLINE if online else "offline"
     agent_items = [
@@ -57,7 +68,7 @@ def seed(agents: int, customers: int, online: bool = True) -> None:
             "username": f"agent{i}",
             "status": status,
             "active_count": 0,
-            "pool": settings.agent_pool,
+            "pool": team_of(i, teams) or settings.agent_pool,
             "rank": keys.rank(0, online),
             "last_assigned_at": "",
             # Agents that keep beating for the whole run (a heartbeat "now" would expire mid-run).

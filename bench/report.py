@@ -12,6 +12,9 @@ from bench.capacity import Usage
 from bench.coldstart import ColdStart
 from bench.contention import Cell, Run
 from bench.push import Push
+from bench.teams import TeamScaling
+from bench.teams import plot as teams_plot
+from bench.teams import section as teams_section
 
 PUSH_GOAL_MS = 1000  # p99, locally (send to the agent's socket)
 
@@ -33,6 +36,7 @@ class Results:
     cost_rest: cost_model.Cost
     engine_version: str
     push: Push
+    teams: TeamScaling
 
     def run(self, allocator: str, clients: int) -> Cell:
         return next(c for c in self.cells if c.allocator == allocator and c.clients == clients)
@@ -128,6 +132,7 @@ def plots(results: Results, directory: Path) -> list[str]:
     figure.savefig(directory / "capacity.png", dpi=110)
     plt.close(figure)
     names.append("capacity.png")
+    names.append(teams_plot(results.teams, directory, plt))
     return names
 
 
@@ -210,12 +215,15 @@ def _capacity(results: Results) -> list[str]:
         "## 2. Round trips and capacity per endpoint",
         "",
         "One typical request each (the seed flow; a history of 10 messages), with "
-        "`ReturnConsumedCapacity=TOTAL`. Transactional items cost double. DynamoDB Local reports 0 write "
-        "units for a `ConditionCheck` and 0 read units for a read of a missing item; AWS bills both, so the "
-        "meter counts them from the calls (condition checks in each `TransactWriteItems` request; keys "
-        "asked for and not returned by `GetItem` / `BatchGetItem`) and adds "
-        f"{cost_model.TRANSACT_CONDITION_CHECK_WRITE_UNITS:.0f} write units per check and 1 (strongly "
-        "consistent) or 0.5 read units per missing item: the **AWS** columns, which the cost model uses.",
+        "`ReturnConsumedCapacity=INDEXES` (the total, and each table's and index's share). Transactional "
+        "items cost double. Inside a transaction DynamoDB Local reports one item's worth of write units per "
+        "table however many items the transaction has there (2 for small items: a condition check alone, "
+        "or a put with two condition checks, both report 2), and 0 read units for a read of a missing "
+        "item; AWS bills every item and every read, so the meter counts them from the calls (items per "
+        "table in each `TransactWriteItems` request, condition checks included, at "
+        f"{cost_model.TRANSACT_ITEM_WRITE_UNITS:.0f} write units each, beyond what Local reported; keys "
+        "asked for and not returned by `GetItem` / `BatchGetItem` at 1 (strongly consistent) or 0.5 read "
+        "units): the **AWS** columns, which the cost model uses. Index writes are Local's figures.",
         "",
         "| endpoint | calls | read units (Local) | write units (Local) | condition checks | read units (AWS) | "
         "write units (AWS) | ms (local) | operations |",
@@ -226,6 +234,19 @@ def _capacity(results: Results) -> list[str]:
             f"| {name} | {u.calls} | {u.read_units:.1f} | {u.write_units:.1f} | {u.condition_checks} | "
             f"{u.aws_read_units:.1f} | {u.aws_write_units:.1f} | {u.milliseconds:.1f} | {', '.join(u.operations)} |"
         )
+    targets = sorted({t for u in results.usage.values() for t in u.writes_by_target})
+    lines += [
+        "",
+        "Where the write units land (Local's figures, `ReturnConsumedCapacity=INDEXES`: each table and each "
+        "index apart; condition checks, which Local reports as 0, are not in them):",
+        "",
+        "| endpoint | " + " | ".join(f"`{t}`" for t in targets) + " |",
+        "|---|" + "---:|" * len(targets),
+    ]
+    for name, u in results.usage.items():
+        if u.writes_by_target:
+            cells = " | ".join(f"{u.writes_by_target[t]:g}" if t in u.writes_by_target else "" for t in targets)
+            lines.append(f"| {name} | {cells} |")
     lines += ["", "![capacity]({images}/capacity.png)", ""]
     return lines
 
@@ -356,6 +377,7 @@ def markdown(results: Results, images: str) -> str:
         "",
         *_cost(results),
         *push_section(results.push),
+        *teams_section(results.teams),
         "## Summary",
         "",
         "```",

@@ -30,5 +30,5 @@ def test_the_smoke_benchmark_prints_the_summary_line_last_with_no_violations_of_
     assert int(match.group(1)) > 0 and match.group(2) == "0"
     report = (tmp_path / "PERFORMANCE.md").read_text()
     assert "## 1. Allocation under contention" in report and "## 5. Cost per million chats" in report
-    assert "## 6. Push latency" in report
-    assert {p.name for p in (tmp_path / "img").iterdir()} == {"throughput.png", "p99.png", "capacity.png"}
+    assert "## 6. Push latency" in report and "## 7. Teams as shards" in report
+    assert {p.name for p in (tmp_path / "img").iterdir()} == {"throughput.png", "p99.png", "capacity.png", "teams.png"}
