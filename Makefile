@@ -90,7 +90,7 @@ deploy: package
 bench: $(BENCH_DEPS) node-tools ## Full benchmarks: writes docs/PERFORMANCE.md and docs/img/, prints the summary line last
 	$(BIN)/python -m bench
 
-bench-quick: $(BENCH_DEPS) node-tools ## The same, smaller (under 3 minutes on 2 cores)
+bench-quick: $(BENCH_DEPS) node-tools ## The same, smaller (a few minutes on 2 idle cores)
 	$(BIN)/python -m bench --quick
 
 openapi: $(RUN_DEPS) ## Rewrite openapi.json from chalicelib/openapi.py

@@ -1,7 +1,7 @@
 """Run the benchmarks and write docs/PERFORMANCE.md; the summary line is printed last.
 
     python -m bench            # full: 1/8/32/64 clients x 3 runs, then 10,000 allocations for violations
-    python -m bench --quick    # under 3 minutes on 2 cores: smaller cells, 1,000 allocations for violations
+    python -m bench --quick    # a few minutes on 2 idle cores: smaller cells, 1,000 allocations for violations
     python -m bench --smoke    # tiny sizes, for the test suite (writes into --out only)
     python -m bench.push --mode quick   # only the push latency (send to the agent's socket)
 
