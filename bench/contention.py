@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from bench import engine
 from bench.allocators import ALLOCATORS
+from bench.stats import Repeated, percentile
 from chalicelib.config import get_settings
 
 # Time for every worker to receive its share before the common start.
@@ -38,17 +39,13 @@ class Run:
     def per_second(self) -> float:
         return self.allocations / self.seconds
 
-    def percentile(self, q: float) -> float:
-        ordered = sorted(self.latencies_ms)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
     @property
     def p50(self) -> float:
         return statistics.median(self.latencies_ms)
 
     @property
     def p99(self) -> float:
-        return self.percentile(0.99)
+        return percentile(self.latencies_ms, 0.99)
 
     @property
     def retries_per_allocation(self) -> float:
@@ -56,19 +53,12 @@ class Run:
 
 
 @dataclass(frozen=True)
-class Cell:
+class Cell(Repeated):
     """One allocator at one concurrency, run several times: medians, and the spread (min, max)."""
 
     allocator: str
     clients: int
     runs: list[Run]
-
-    def median(self, metric: str) -> float:
-        return statistics.median(getattr(r, metric) for r in self.runs)
-
-    def spread(self, metric: str) -> tuple[float, float]:
-        values = [getattr(r, metric) for r in self.runs]
-        return min(values), max(values)
 
     @property
     def per_second(self) -> float:

@@ -36,6 +36,7 @@ from websockets.sync.client import ClientConnection, connect
 
 import app as app_module
 from bench import engine
+from bench.stats import Repeated, percentile
 from chalicelib import store as store_module
 from chalicelib.config import get_settings
 from chalicelib.events import CHAT_ASSIGNED, MESSAGE_CREATED
@@ -49,13 +50,6 @@ EVENT_TIMEOUT_SECONDS = 10.0
 # Set for a run, restored after it. Metrics off: their lines would go to the bench's stdout (they are
 # written after the batch's push, so they do not delay it).
 RUN_VARIABLES = ("WS_URL", "WS_MANAGEMENT_URL", "METRICS_NAMESPACE")
-
-
-def percentile(values: list[float], q: float) -> float:
-    """The same rule as the contention cells (``bench.contention.Run``): with fewer than 100
-    values, p99 is the largest."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 @dataclass(frozen=True)
@@ -119,19 +113,12 @@ class PushRun:
 
 
 @dataclass(frozen=True)
-class Push:
+class Push(Repeated):
     """Several runs: medians of the runs' figures, and their spread (min, max)."""
 
     messages: int  # per run
     interval_ms: float  # the stream poller's pause between rounds
     runs: list[PushRun]
-
-    def median(self, metric: str) -> float:
-        return statistics.median(getattr(r, metric) for r in self.runs)
-
-    def spread(self, metric: str) -> tuple[float, float]:
-        values = [getattr(r, metric) for r in self.runs]
-        return min(values), max(values)
 
     @property
     def p50(self) -> float:
@@ -272,10 +259,7 @@ def main(argv: list[str] | None = None) -> int:
 def describe(push: Push) -> str:
     """The console line: medians of the runs, the spread (min-max) in brackets."""
 
-    def figure(metric: str) -> str:
-        low, high = push.spread(metric)
-        return f"{push.median(metric):.0f} ({low:.0f}-{high:.0f})"
-
+    figure = push.with_spread
     return (
         f"  push to the agent's socket, {push.size}, "
         f"poll every {push.interval_ms:.0f} ms: p50 {figure('p50')} ms  p99 {figure('p99')} ms  "

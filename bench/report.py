@@ -136,11 +136,6 @@ def plots(results: Results, directory: Path) -> list[str]:
     return names
 
 
-def _spread(cell: Cell, metric: str, digits: int) -> str:
-    low, high = cell.spread(metric)
-    return f"{cell.median(metric):.{digits}f} ({low:.{digits}f}-{high:.{digits}f})"
-
-
 def _contention(results: Results) -> list[str]:
     lines = [
         "## 1. Allocation under contention",
@@ -169,8 +164,8 @@ def _contention(results: Results) -> list[str]:
         for allocator in ("ours", "naive", "lock"):
             c = results.run(allocator, clients)
             lines.append(
-                f"| {clients} | {allocator} | {_spread(c, 'per_second', 0)} | {c.p50:.1f} | {_spread(c, 'p99', 0)} | "
-                f"{_spread(c, 'retries_per_allocation', 2)} | {c.violations.total} ({c.violations.count_mismatch}, "
+                f"| {clients} | {allocator} | {c.with_spread('per_second')} | {c.p50:.1f} | {c.with_spread('p99')} | "
+                f"{c.with_spread('retries_per_allocation', 2)} | {c.violations.total} ({c.violations.count_mismatch}, "
                 f"{c.violations.over_cap}) |"
             )
     at = results.summary_level
@@ -294,10 +289,7 @@ def _cost(results: Results) -> list[str]:
 def push_section(push: Push) -> list[str]:
     """Section 6, from the push runs alone (``python -m bench.push`` prints it too)."""
 
-    def figure(metric: str) -> str:
-        low, high = push.spread(metric)
-        return f"{push.median(metric):.0f} ({low:.0f}-{high:.0f})"
-
+    figure = push.with_spread
     rows = (
         ("the send request alone (the baseline)", "send_"),
         ("**push: send to the agent's socket**", ""),

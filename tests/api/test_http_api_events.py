@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,9 +21,9 @@ from chalicelib import store as store_module
 from chalicelib.config import get_settings
 from chalicelib.routes.common import SECURITY_HEADERS
 from chalicelib.store.dynamo import get_client
-from tests.support import invariants
+from tests.support import FIXTURES, invariants
+from tools.api_client import Reply
 
-FIXTURES = Path(__file__).resolve().parents[1] / "support" / "fixtures"
 RECORDED = json.loads((FIXTURES / "http_api_v1_events.json").read_text())
 # What a Lambda function may answer in payload format 1.0 (the Developer Guide's response format).
 RESPONSE_FIELDS = {"statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"}
@@ -42,17 +40,6 @@ class LambdaContext:
 
     aws_request_id = "2d1e8a40-5c1f-4f4e-9d0b-3a7c6e5f1b2a"
     function_name = "agent-allocation-dev-APIHandler-AbCdEf123456"
-
-
-@dataclass
-class Answer:
-    status: int
-    headers: dict[str, str]
-    body: Any
-
-    @property
-    def error(self) -> dict[str, Any]:
-        return self.body["error"]
 
 
 def event(name: str, **values: str) -> dict[str, Any]:
@@ -73,7 +60,7 @@ def from_address(recorded: dict[str, Any], source_ip: str, forwarded_for: str | 
     return recorded
 
 
-def invoke(recorded: dict[str, Any]) -> Answer:
+def invoke(recorded: dict[str, Any]) -> Reply:
     """Call the function as Lambda does; the answer must be in payload format 1.0."""
     response = app(recorded, LambdaContext())
     assert set(response) <= RESPONSE_FIELDS and {"statusCode", "headers", "body"} <= set(response), response
@@ -81,7 +68,7 @@ def invoke(recorded: dict[str, Any]) -> Answer:
     headers = response["headers"]
     is_json = headers.get("Content-Type", "application/json").startswith("application/json")
     body = json.loads(response["body"]) if is_json and response["body"] else response["body"]
-    return Answer(response["statusCode"], headers, body)
+    return Reply(response["statusCode"], headers, body)
 
 
 def logged_in(name: str) -> str:

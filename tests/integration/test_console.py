@@ -32,13 +32,12 @@ from chalice.test import Client
 import app as app_module
 from app import app
 from chalicelib import store as store_module
-from chalicelib.config import get_settings
 from chalicelib.routes import console
 from chalicelib.routes.common import SECURITY_HEADERS
 from tests.support.live import LiveApi, User
 from tests.support.server import chalice_local
+from tests.support.streams import app_poller
 from tools.stages import STAGE, stage_environment
-from tools.stream_poller import StreamPoller
 from tools.ws_gateway import RealtimeGateway
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -314,10 +313,8 @@ def push_server(real: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     monkeypatch.setenv("WS_URL", f"ws://127.0.0.1:{gateway.port}")
     monkeypatch.setenv("WS_MANAGEMENT_URL", gateway.management_url)
     store_module.reset()
-    settings = get_settings()
-    handlers = {settings.users_table: app_module.users_events, settings.chats_table: app_module.chats_events}
+    poller = app_poller()
     endpoint = os.environ["AWS_ENDPOINT_URL_DYNAMODB"]
-    poller = StreamPoller(handlers, endpoint=endpoint).start(interval=0.05)
     env = {**os.environ, **stage_environment(), "AWS_ENDPOINT_URL_DYNAMODB": endpoint}
     env["WS_URL"] = os.environ["WS_URL"]
     with chalice_local(env) as base:

@@ -13,7 +13,6 @@ import sys
 import zipfile
 from pathlib import Path
 
-import boto3
 import pytest
 from moto import mock_aws
 
@@ -22,6 +21,7 @@ from chalicelib import store as store_module
 from chalicelib.config import get_settings
 from chalicelib.store import tables as schema
 from tests.support import invariants
+from tests.support.stacks import deploy_tables
 from tools import package
 from tools.api_client import Api, GatewayClient
 
@@ -104,14 +104,7 @@ def test_the_seed_flow_works_on_tables_deployed_by_cloudformation(monkeypatch, f
     from tools import seed
 
     with mock_aws():
-        cloudformation = boto3.client("cloudformation")
-        cloudformation.create_stack(
-            StackName="agent-allocation-test",
-            TemplateBody=schema.TEMPLATE.read_text(),
-            Parameters=[{"ParameterKey": "Stage", "ParameterValue": "test"}],
-        )
-        outputs = cloudformation.describe_stacks(StackName="agent-allocation-test")["Stacks"][0]["Outputs"]
-        names = {o["OutputKey"]: o["OutputValue"] for o in outputs}
+        names = deploy_tables()
         assert names["UsersTableName"] == "agent-allocation-test-users"
         monkeypatch.setenv("USERS_TABLE", names["UsersTableName"])
         monkeypatch.setenv("CHATS_TABLE", names["ChatsTableName"])

@@ -27,9 +27,9 @@ from app import app
 from chalicelib import store as store_module
 from chalicelib.config import get_settings
 from chalicelib.store import get_store
+from tests.support.streams import app_poller
 from tools.api_client import Api
 from tools.run_local import STAGE
-from tools.stream_poller import StreamPoller
 from tools.ws_gateway import RealtimeGateway
 
 CHAT_TYPES = {"chat.assigned", "message.created", "chat.resolved"}
@@ -43,19 +43,8 @@ def realtime(real, monkeypatch) -> Iterator[dict]:
     monkeypatch.setenv("WS_URL", f"ws://127.0.0.1:{gateway.port}")
     monkeypatch.setenv("WS_MANAGEMENT_URL", gateway.management_url)
     store_module.reset()
-    settings = get_settings()
     batches: list[dict] = []
-
-    def recording(handler):
-        def handle(event, context):
-            batches.append(event)
-            return handler(event, context)
-
-        return handle
-
-    handlers = {settings.users_table: recording(app_module.users_events)}
-    handlers[settings.chats_table] = recording(app_module.chats_events)
-    poller = StreamPoller(handlers, endpoint=_endpoint()).start(interval=0.05)
+    poller = app_poller(batches)
     with Client(app, stage_name=STAGE) as client:
         yield {"api": Api(client), "batches": batches}
     poller.stop()

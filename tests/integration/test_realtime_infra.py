@@ -15,6 +15,7 @@ from moto import mock_aws
 
 import app as app_module
 from chalicelib.store import tables as schema
+from tests.support.stacks import deploy_tables
 from tools import package
 
 STAGES = package.STAGES
@@ -157,18 +158,8 @@ def test_the_queues_deployed_by_cloudformation_redrive_a_failing_delivery_to_its
     """infra/tables.json in moto's CloudFormation: the queues exist as declared, and a delivery received
     maxReceiveCount times without being deleted moves to the dead-letter queue."""
     with mock_aws():
-        cloudformation = boto3.client("cloudformation")
-        cloudformation.create_stack(
-            StackName="agent-allocation-test",
-            TemplateBody=schema.TEMPLATE.read_text(),
-            Parameters=[{"ParameterKey": "Stage", "ParameterValue": "test"}],
-        )
-        outputs = cloudformation.describe_stacks(StackName="agent-allocation-test")["Stacks"][0]["Outputs"]
-        urls = {
-            o["OutputKey"].removesuffix("Url"): o["OutputValue"]
-            for o in outputs
-            if o["OutputKey"] in {f"{q}Url" for q in QUEUES}
-        }
+        outputs = deploy_tables()
+        urls = {q: outputs[f"{q}Url"] for q in QUEUES}
         sqs = boto3.client("sqs")
         attributes = {
             q: sqs.get_queue_attributes(QueueUrl=u, AttributeNames=["All"])["Attributes"] for q, u in urls.items()

@@ -7,7 +7,6 @@ as ``make run`` wires them, while the receiver refuses or drops requests.
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 from collections import Counter
@@ -28,9 +27,9 @@ from chalicelib.config import DEVELOPMENT_WEBHOOK_SECRET, get_settings
 from chalicelib.events import Event
 from chalicelib.webhook_queue import SqsQueue
 from chalicelib.webhooks import DeliveryFailed, messages_of, verify
+from tests.support.streams import app_poller
 from tools.api_client import Api
 from tools.run_local import STAGE
-from tools.stream_poller import StreamPoller
 from tools.webhook_queue import LocalWebhookQueue
 
 SECRET = DEVELOPMENT_WEBHOOK_SECRET
@@ -251,19 +250,8 @@ def test_every_event_of_a_conversation_reaches_the_receiver_through_refusals_and
         503 if attempt == 1 else (None if attempt == 2 and hash(event_id) % 3 == 0 else 200)
     )
     store_module.reset()
-    settings = get_settings()
     batches: list[dict] = []
-
-    def recording(handler):
-        def handle(event, context):
-            batches.append(event)
-            return handler(event, context)
-
-        return handle
-
-    handlers = {settings.users_table: recording(app_module.users_events)}
-    handlers[settings.chats_table] = recording(app_module.chats_events)
-    poller = StreamPoller(handlers, endpoint=os.environ["AWS_ENDPOINT_URL_DYNAMODB"]).start(interval=0.05)
+    poller = app_poller(batches)
     try:
         with Client(app, stage_name=STAGE) as client:
             api = Api(client)
