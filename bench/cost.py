@@ -51,14 +51,12 @@ MISSING_ITEM_READ_UNITS = {True: 1.0, False: 0.5}  # by ConsistentRead
 
 # One chat, as the stated mix: the customer logs in, opens it, 5 messages each
 # way, reads the history 3 times, the agent resolves it, the customer logs out.
-# The agent's first send stamps the channel (its first reply), the other 4 do not.
 # Agent logins and logouts are per shift, not per chat, and left out.
 CHAT_MIX = {
     "customer login": 1,
     "initiate": 1,
     "customer send": 5,
-    "agent first reply": 1,
-    "agent send": 4,
+    "agent send": 5,
     "history (10 messages)": 3,
     "resolve": 1,
     "customer logout": 1,
