@@ -13,8 +13,6 @@ from chalicelib.store.throttle import Counter
 from chalicelib.throttling import Window
 
 USER, SOURCE, DEVICE = "user", "source", "device"
-# One address behind a NAT logs many users in at once: their attempts share its counter.
-CONFLICT_RETRIES = 3
 
 
 class Attempt:
@@ -35,7 +33,13 @@ class Attempt:
         return [ref for counter in self.counters for ref in self.store.throttle.refs(counter, self.window)]
 
     def reserve(self, counts: list[int | None]) -> None:
-        """Reserve the attempt on every counter at once, given what ``refs`` read; or raise ``TooManyRequests``."""
+        """Reserve the attempt on every counter, given what ``refs`` read; or raise ``TooManyRequests``.
+
+        One conditional write per counter, the source address's first (not one transaction: that
+        would cost twice the write units). A reservation that is refused leaves the ones before it
+        counted: an attempt refused for its username still counts against its address, never the
+        other way round, so nobody can spend a user's attempts from an address that has none left.
+        """
         self.counts = [(p or 0, c or 0) for p, c in zip(counts[::2], counts[1::2], strict=True)]
         reservations = []
         for counter, (previous, current) in zip(self.counters, self.counts, strict=True):
@@ -44,18 +48,20 @@ class Attempt:
             if current >= allowed:
                 raise too_many_attempts(wait)
             reservation = self.store.throttle.reserve(counter, self.window, allowed)
-            reservations.append(reservation.failing_as(lambda _current, wait=wait: too_many_attempts(wait)))
-        self.store.transaction().add(*reservations).commit(conflict_retries=CONFLICT_RETRIES)
+            reservations.append((counter, reservation.failing_as(lambda _current, wait=wait: too_many_attempts(wait))))
+        for _, reservation in sorted(reservations, key=lambda pair: pair[0].kind != SOURCE):
+            self.store.transaction().add(reservation).commit()
 
     def succeeded(self) -> None:
-        """The password was right: the user (or device) starts afresh; the address gets its attempt back."""
-        release = self.store.transaction()
+        """The password was right: the user (or device) starts afresh; the address gets its attempt back.
+        One write per counter window (each stands alone: one left undone only counts an attempt too many)."""
         for counter, (previous, _) in zip(self.counters, self.counts, strict=True):
             if counter.kind == SOURCE:
-                release.add(self.store.throttle.refund(counter, self.window))
+                releases = [self.store.throttle.refund(counter, self.window)]
             else:
-                release.add(*self.store.throttle.forget(counter, self.window, previous_too=previous > 0))
-        release.commit(conflict_retries=CONFLICT_RETRIES)
+                releases = self.store.throttle.forget(counter, self.window, previous_too=previous > 0)
+            for release in releases:
+                self.store.transaction().add(release).commit()
 
 
 def counters(

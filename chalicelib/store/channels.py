@@ -238,25 +238,3 @@ class Channels:
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }
         return Item("channel", {"Update": update}, on_fail=refused)
-
-    def check_open_to(self, channel_id: str, role: str, user_id: int) -> Item:
-        """The channel is active and ``user_id`` takes part in it as ``role``.
-        Fails as ``not_your_chat`` or ``chat_resolved``."""
-        participant = participant_attribute(role)
-
-        def refused(current: dict[str, Any] | None) -> Exception:
-            if current and current.get(participant) != user_id:
-                return Forbidden("you do not take part in this chat", code="not_your_chat")
-            return Conflict("the chat is resolved; no more messages", code="chat_resolved")
-
-        # A customer may write while queued (the agent reads it on assignment); an agent only when active.
-        statuses = (ACTIVE, QUEUED) if role == keys.CUSTOMER else (ACTIVE,)
-        check = {
-            "TableName": self.table,
-            "Key": self._key(channel_id),
-            "ConditionExpression": "#status IN (:active, :open) AND #participant = :me",
-            "ExpressionAttributeNames": {"#status": "status", "#participant": participant},
-            "ExpressionAttributeValues": to_values({":active": statuses[0], ":open": statuses[-1], ":me": user_id}),
-            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-        }
-        return Item("channel", {"ConditionCheck": check}, on_fail=refused)

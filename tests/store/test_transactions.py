@@ -159,18 +159,25 @@ def test_logout_during_initiate_wins_and_nothing_is_written(api):
     assert state["channels"] == [] and invariants.loads()[1] == 0
 
 
-def test_resolve_during_send_refuses_the_message(api):
+def test_a_resolve_between_a_sends_read_and_its_put_lets_that_one_message_in(api):
+    """The documented window (README, Security): the send proved the chat open by its first read;
+    its put does not prove it again (2 write units). The next send is refused."""
     agent = api.token("agent", 1)
     customer = api.token("customer", 1)
-    api.initiate(1, customer)
+    channel_id = api.initiate(1, customer).body["channel_id"]
+    store = store_module.get_store()
 
     def resolve_first(_params):
         assert api.resolve(1, agent, 1).status == 200
 
-    with before("TransactWriteItems", resolve_first):
-        reply = api.customer_send(1, customer, "too late")
-    assert reply.status == 409 and reply.error["code"] == "chat_resolved"
-    assert invariants.check()["messages"] == []
+    with before("PutItem", resolve_first) as fired:
+        reply = api.customer_send(1, customer, "sent as the resolve landed")
+    assert fired and reply.status == 201
+    page, _ = store.messages.page(channel_id, 10, None)
+    assert [m.text for m in page] == ["sent as the resolve landed"]
+    again = api.customer_send(1, customer, "after")
+    assert again.status == 409 and again.error["code"] == "no_active_chat"
+    invariants.check()
 
 
 def test_two_resolves_of_one_chat_count_it_down_once(api):
@@ -202,7 +209,7 @@ def test_a_logout_between_a_sends_read_and_its_commit_lets_that_one_message_in(a
     def logout_first(_params):
         assert api.logout("customer", 1, chat["customer"]).status == 200
 
-    with before("TransactWriteItems", logout_first) as fired:
+    with before("PutItem", logout_first) as fired:
         reply = api.customer_send(1, chat["customer"], "sent as the logout landed")
     assert fired and reply.status == 201
     page, _ = store.messages.page(chat["channel_id"], 10, None)
@@ -211,18 +218,26 @@ def test_a_logout_between_a_sends_read_and_its_commit_lets_that_one_message_in(a
     assert again.status == 401 and again.error["code"] == "token_revoked"
 
 
-def test_a_send_or_resolve_commit_carries_no_token_check_but_an_initiate_does(api, chat):
+def test_a_send_is_one_put_a_resolve_carries_no_token_check_and_an_initiate_does(api, chat):
     tokens_table = get_settings().tokens_table
     customer_2 = api.token("customer", 2)
 
-    def checks_the_token(call) -> bool:
+    def writes(operation, call) -> list[dict]:
         sent: list[dict] = []
-        with before("TransactWriteItems", sent.append, times=10):
+        with before(operation, sent.append, times=10):
             assert call().status in (200, 201)
-        (transaction,) = sent
+        return sent
+
+    def checks_the_token(call) -> bool:
+        (transaction,) = writes("TransactWriteItems", call)
         return any(next(iter(i.values()))["TableName"] == tokens_table for i in transaction["TransactItems"])
 
-    assert not checks_the_token(lambda: api.customer_send(1, chat["customer"], "hi"))
-    assert not checks_the_token(lambda: api.agent_send(1, chat["agent"], 1, "hello"))
+    for send in (
+        lambda: api.customer_send(1, chat["customer"], "hi"),
+        lambda: api.agent_send(1, chat["agent"], 1, "hello"),
+    ):
+        assert writes("TransactWriteItems", send) == []
+        (put,) = writes("PutItem", send)
+        assert put["Item"]["sender_role"]["S"] in ("customer", "agent")
     assert not checks_the_token(lambda: api.resolve(1, chat["agent"], 1))
     assert checks_the_token(lambda: api.initiate(2, customer_2))
