@@ -36,11 +36,14 @@ class Usage:
     operations: list[str] = field(default_factory=list)
     condition_checks: int = 0  # ConditionCheck items in transactions (billed by AWS like any other item)
     missing_reads: float = 0.0  # read units of keys read and not found (Local reports 0 for them)
-    # Local's write units by where they land: "<table>" (the base table) or "<table>/<index>" (a GSI);
-    # tables by their short name (users, chats, tokens, connections).
+    # Write units by where they land: "<table>" (the base table, Local's figure) or "<table>/<index>"
+    # (a GSI, as AWS bills it: see ``Meter``); tables by their short name (users, chats, tokens, connections).
     writes_by_target: dict[str, float] = field(default_factory=dict)
     # Base-table write units of transactions that Local leaves out, by table (see ``Meter``).
     transact_shortfall: dict[str, float] = field(default_factory=dict)
+    # Index write units Local reports beyond AWS's bill: the second half of every index write it
+    # doubles inside a transaction (see ``Meter``).
+    transact_index_surplus: float = 0.0
 
     @property
     def aws_read_units(self) -> float:
@@ -49,8 +52,9 @@ class Usage:
 
     @property
     def aws_write_units(self) -> float:
-        """Write units as AWS bills them: Local's, plus what Local leaves out of transactions."""
-        return self.write_units + sum(self.transact_shortfall.values())
+        """Write units as AWS bills them: Local's, plus what Local leaves out of transactions' items,
+        less what it adds to their index writes."""
+        return self.write_units + sum(self.transact_shortfall.values()) - self.transact_index_surplus
 
 
 class Meter:
@@ -81,15 +85,21 @@ class Meter:
             self.current.read_units += read or 0.0
             self.current.write_units += write or 0.0
             if write:
-                self._writes_by_target(entry)
+                self._writes_by_target(entry, transactional=model.name == "TransactWriteItems")
 
-    def _writes_by_target(self, entry: dict[str, Any]) -> None:
-        """Split one write entry of ``ReturnConsumedCapacity=INDEXES`` over the table and its indexes."""
+    def _writes_by_target(self, entry: dict[str, Any], *, transactional: bool) -> None:
+        """Split one write entry of ``ReturnConsumedCapacity=INDEXES`` over the table and its indexes;
+        an index's share of a transaction at AWS's price, half what Local reports (see ``_local_accounting``)."""
+        from bench.cost import TRANSACT_INDEX_WRITE_FACTOR
+
         assert self.current is not None
         table = entry.get("TableName", "").rsplit("-", 1)[-1]  # <app>-<stage>-users: users
         targets = {table: (entry.get("Table") or {}).get("CapacityUnits", 0.0)}
         for index, units in (entry.get("GlobalSecondaryIndexes") or {}).items():
-            targets[f"{table}/{index}"] = units.get("CapacityUnits", 0.0)
+            reported = units.get("CapacityUnits", 0.0)
+            billed = reported / TRANSACT_INDEX_WRITE_FACTOR if transactional else reported
+            self.current.transact_index_surplus += reported - billed
+            targets[f"{table}/{index}"] = billed
         for target, units in targets.items():
             if units:
                 self.current.writes_by_target[target] = self.current.writes_by_target.get(target, 0.0) + units
@@ -101,7 +111,12 @@ class Meter:
         DynamoDB Local 2026-05-28: one put, three puts, a put and two condition checks all report 2), while
         AWS bills every item, condition checks included, ``TRANSACT_ITEM_WRITE_UNITS`` each up to 1 KB.
         The shortfall per table is what 2 units per item adds beyond Local's figure (an item over 1 KB
-        besides the largest is still undercounted). Index writes are taken as Local reports them.
+        besides the largest is still undercounted).
+
+        Index writes: Local doubles an index's share of a transactional write, like the item's. AWS
+        does not: the transactional factor applies to the base table alone, and an index write inside a
+        transaction costs what it costs outside one (``bench.cost.TRANSACT_INDEX_WRITE_FACTOR``, with
+        the source); ``_writes_by_target`` takes the index shares at that price.
         """
         from bench.cost import MISSING_ITEM_READ_UNITS, TRANSACT_ITEM_WRITE_UNITS
 

@@ -168,10 +168,10 @@ def section(scaling: TeamScaling) -> list[str]:
         f"{cap:,} write units per second per partition, so a team's ceiling is {cap:,} over the write units "
         "one chat lands on the busier of its two team partitions, and T teams have T times it.",
         "",
-        "Write units per request on the team partitions, as DynamoDB Local reports them "
-        "(`ReturnConsumedCapacity=INDEXES`, the requests of section 2; Local counts an index write made "
-        "inside a transaction twice, as it does the base item, and a re-key of `rank`, the load index's "
-        "sort key, as a delete and a put):",
+        "Write units per request on the team partitions, as AWS bills them "
+        "(`ReturnConsumedCapacity=INDEXES` on DynamoDB Local, the requests of section 2, with an index "
+        "write made inside a transaction counted once, where Local counts it twice; a re-key of `rank`, "
+        "the load index's sort key, is a delete and a put):",
         "",
         "| team partition | per allocation (initiate) | per chat (the mix of section 5) |",
         "|---|---:|---:|",
@@ -182,8 +182,9 @@ def section(scaling: TeamScaling) -> list[str]:
         "",
         f"Modelled ceiling per team: **{scaling.chats_per_second_per_team:,.0f} chats/s** sustained "
         f"({cap:,} / {max(scaling.per_chat.values()):g} units on `{scaling.binding}`), or "
-        f"{scaling.allocations_per_second_per_team:,.0f} allocations/s in a burst with nothing resolving. If "
-        "AWS bills an index's share of a transactional write once rather than twice, both double.",
+        f"{scaling.allocations_per_second_per_team:,.0f} allocations/s in a burst with nothing resolving. The "
+        "units are AWS's: an index's share of a transactional write billed once (DynamoDB Local reports it "
+        "twice; section 2). Were it billed twice, both ceilings would halve.",
         "",
         f"Measured: `ours` at {scaling.cells[scaling.team_counts[0]].clients} clients, {scaling.allocations} "
         f"customers and {scaling.agents} agents (cap 2, room for all) dealt round-robin over T teams, each "
