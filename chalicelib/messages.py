@@ -21,7 +21,8 @@ def send(
     Returns ``(message, created)``: a repeated ``idempotency_key`` returns the
     first message with ``created=False`` and stores nothing (the same key with
     another text is a ``Conflict``, ``idempotency_key_reused``). Raises
-    ``NotFound`` (no such customer), ``Conflict`` (no active chat), ``Forbidden`` (an agent writing into another agent's chat).
+    ``NotFound`` (no such customer), ``Conflict`` (no active chat), ``Forbidden`` (an agent
+    writing into another agent's chat).
     """
     channel = customer_active_channel(store, principal, customer_id)
     message = Message(

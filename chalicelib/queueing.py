@@ -58,6 +58,20 @@ def candidate(agent: AgentLoad | Agent, cap: int) -> Candidate:
     return Candidate(agent.agent_id, agent.status, agent.active_count, capacity)
 
 
+# How many of the agents a choice was made from its assignment record keeps: the chosen one and the
+# least loaded of the others, as read. The choice reads more (``channels.CANDIDATES``) to spread
+# concurrent choices; recording them all would take the channel item, and the four chat indexes that
+# copy it, past 1 KB, and every write of it would cost more.
+RECORDED_CANDIDATES = 8
+
+
+def recorded(seen: list[AgentLoad], chosen: int, cap: int) -> tuple[Candidate, ...]:
+    """The assignment record's candidates: ``chosen`` first, then the others in the order read."""
+    first = [a for a in seen if a.agent_id == chosen]
+    others = [a for a in seen if a.agent_id != chosen]
+    return tuple(candidate(a, cap) for a in (first + others)[:RECORDED_CANDIDATES])
+
+
 def seconds_between(start: str, end: str) -> float:
     """Seconds from ISO time ``start`` to ``end`` (never negative)."""
     parse = datetime.fromisoformat

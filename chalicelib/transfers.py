@@ -32,7 +32,7 @@ from chalicelib.models import (
     Rule,
     iso_seconds,
 )
-from chalicelib.queueing import MAX_QUEUE_PROOF, candidate, free_slot, system_entry
+from chalicelib.queueing import MAX_QUEUE_PROOF, candidate, free_slot, recorded, system_entry
 from chalicelib.store import Stale, Store
 from chalicelib.store.agent_expressions import AgentGone, agent_not_found
 from chalicelib.store.dynamo import store_busy
@@ -150,7 +150,7 @@ def _move(
     at = keys.now_iso()
     to_agent = choice.agent.agent_id
     assignment = Assignment(
-        reason=reason, rule=rule, agent_id=to_agent, at=at, by=by, candidates=tuple(candidate(a, cap) for a in seen)
+        reason=reason, rule=rule, agent_id=to_agent, at=at, by=by, candidates=recorded(seen, to_agent, cap)
     )
     take = store.agents.take_slot(choice, cap, at, fresh_after).named("target")
     if rule == "chosen":
