@@ -46,6 +46,19 @@ MODES = {
     "smoke": Mode([1, 4], 4, 8, 2, 16, [10, 50], 1, 3, 10, 1, [1, 2], 4, 8),
 }
 VIOLATION_CLIENTS = 32
+ALLOCATORS = ("ours", "naive", "lock")
+
+
+def _fresh(
+    local: engine.DynamoDBLocal | None, clients: contention.Clients | None, processes: int
+) -> tuple[engine.DynamoDBLocal, contention.Clients]:
+    """A fresh DynamoDB Local (the old one stopped), and client processes that point at it."""
+    if clients is not None:
+        clients.close()
+    if local is not None:
+        local.stop()
+    local = engine.start()
+    return local, contention.Clients(processes)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,14 +79,21 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING)
     started = time.perf_counter()
 
-    local = engine.start()
-    clients = contention.Clients(args.processes)
+    # DynamoDB Local slows down as a run goes on (the naive allocator fell from 55 to 23 allocs/s in 4
+    # minutes of one Local): each stage gets a fresh one, and the allocators of a level take turns run
+    # by run, so the ratios between them compare runs on the same Local at the same age.
+    local, clients = _fresh(None, None, args.processes)
     try:
         print(f"bench: {mode_name} mode on DynamoDB Local at {local.endpoint}, {clients.label}", flush=True)
         cells = []
         for level in mode.levels:
-            for name in ("ours", "naive", "lock"):
-                cell = contention.cell(name, level, mode.agents, mode.allocations, mode.repeats, clients)
+            local, clients = _fresh(local, clients, args.processes)
+            runs: dict[str, list[contention.Run]] = {name: [] for name in ALLOCATORS}
+            for _ in range(mode.repeats):
+                for name in ALLOCATORS:
+                    runs[name].append(contention.run(name, level, mode.agents, mode.allocations, clients))
+            for name in ALLOCATORS:
+                cell = contention.Cell(name, level, runs[name])
                 cells.append(cell)
                 low, high = cell.spread("per_second")
                 print(
@@ -86,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         at = min(VIOLATION_CLIENTS, max(mode.levels))
         agents = mode.violation_allocations // 2  # cap 2: exactly room for every chat
         for name in ("ours", "naive"):
+            local, clients = _fresh(local, clients, args.processes)
             run = contention.run(name, at, agents, mode.violation_allocations, clients)
             long_runs[name] = run
             print(
@@ -93,12 +114,15 @@ def main(argv: list[str] | None = None) -> int:
                 f"violations {run.violations.total} (from the database)",
                 flush=True,
             )
+        local, clients = _fresh(local, clients, args.processes)
         usage = capacity.per_endpoint()
         durations = capacity.durations(mode.duration_requests)
         per_agents = {n: scale.read_units_per_allocation(n) for n in mode.agent_counts}
         print(f"  read units per allocation by agents: {per_agents}", flush=True)
+        local, clients = _fresh(local, clients, args.processes)
         pushes = push.measure(mode.push_messages, mode.push_repeats)
         print(push.describe(pushes), flush=True)
+        local, clients = _fresh(local, clients, args.processes)
         team_clients = min(VIOLATION_CLIENTS, max(mode.levels))
         scaling = teams.measure(
             mode.team_counts, team_clients, mode.team_agents, mode.team_allocations, mode.repeats, clients, usage

@@ -87,13 +87,13 @@ def measure(
     usage: dict[str, Usage],
 ) -> TeamScaling:
     """``ours`` at ``clients`` clients with ``agents`` agents and ``allocations`` customers dealt over T teams,
-    for each T of ``team_counts``, ``repeats`` times; the model's units from ``usage``."""
-    cells = {}
-    for count in team_counts:
-        teams = engine.TEAMS[:count]
-        cells[count] = Cell(
-            "ours", clients, [run("ours", clients, agents, allocations, pool, teams) for _ in range(repeats)]
-        )
+    for each T of ``team_counts``, ``repeats`` times (the team counts taking turns run by run, so that
+    DynamoDB Local's slowing down over a long run does not favour the first); the model's units from ``usage``."""
+    runs: dict[int, list] = {count: [] for count in team_counts}
+    for _ in range(repeats):
+        for count in team_counts:
+            runs[count].append(run("ours", clients, agents, allocations, pool, engine.TEAMS[:count]))
+    cells = {count: Cell("ours", clients, runs[count]) for count in team_counts}
     per_allocation, per_chat = team_partition_units(usage)
     return TeamScaling(cells, agents, allocations, per_allocation, per_chat)
 
