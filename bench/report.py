@@ -142,7 +142,9 @@ def _contention(results: Results) -> list[str]:
         "",
         f"{results.allocations} customers open a chat at once against {results.agents} online agents "
         "(cap 2: room for everyone, so no chat ever needs to go over the cap), split over N clients "
-        f"({results.clients_label}), for each allocator on fresh tables; every cell runs {results.repeats} "
+        f"({results.clients_label}), for each allocator on fresh tables (a fresh DynamoDB Local per client "
+        "level, the allocators taking turns run by run, since Local slows down as it ages); every cell runs "
+        f"{results.repeats} "
         "times: the median, and the spread (min-max) in brackets. Violations are counted from the database "
         "after every run (all runs added up): agents whose counter differs from their active channels "
         "(lost updates), plus chats beyond the cap.",
