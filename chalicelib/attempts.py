@@ -48,8 +48,8 @@ class Attempt:
             if current >= allowed:
                 raise too_many_attempts(wait)
             reservation = self.store.throttle.reserve(counter, self.window, allowed)
-            reservations.append((counter, reservation.failing_as(lambda _current, wait=wait: too_many_attempts(wait))))
-        for _, reservation in sorted(reservations, key=lambda pair: pair[0].kind != SOURCE):
+            reservations.append(reservation.failing_as(lambda _current, wait=wait: too_many_attempts(wait)))
+        for reservation in reservations:  # in the counters' order: the address's first
             self.store.transaction().add(reservation).commit()
 
     def succeeded(self) -> None:
@@ -68,14 +68,12 @@ def counters(
     settings: Settings, role: str, username: str, source: str | None, device_token: str | None
 ) -> list[Counter]:
     """What an attempt counts against: its device, if it shows a valid device token of the
-    username; else the username and the source address."""
+    username; else the source address and the username (reserved in this order: ``Attempt.reserve``)."""
     device = device_id(settings, device_token, role, username) if device_token else None
     if device is not None:
         return [Counter(DEVICE, device, settings.login_max_failures)]
-    found = [Counter(USER, f"{role}#{username}", settings.login_max_failures)]
-    if source:
-        found.append(Counter(SOURCE, source, settings.login_max_failures_per_source))
-    return found
+    found = [Counter(SOURCE, source, settings.login_max_failures_per_source)] if source else []
+    return [*found, Counter(USER, f"{role}#{username}", settings.login_max_failures)]
 
 
 def too_many_attempts(retry_after: int) -> TooManyRequests:

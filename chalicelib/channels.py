@@ -45,8 +45,8 @@ log = logging.getLogger(__name__)
 # allocations spread over the agents tied at the least load instead of colliding on the
 # same few (issue 14: 1.05 retries per allocation at 32 clients with 8, 0.22 with 64), and
 # independent of how many agents there are. One eventually consistent page of the load
-# index: 64 entries of about 100 bytes are 2 read units. The record keeps 8 of them
-# (``queueing.RECORDED_CANDIDATES``).
+# index: 64 entries of about 100 bytes, 1 read unit (rcu_per_alloc_10k_agents in
+# docs/PERFORMANCE.md). The record keeps 8 of them (``queueing.RECORDED_CANDIDATES``).
 CANDIDATES = 64
 # A transaction holds 100 items; an allocation uses 4 of its own.
 MAX_OVERFLOW_CHECKS = 96

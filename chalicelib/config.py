@@ -8,13 +8,13 @@ its name.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from urllib.parse import urlsplit
 
+from chalicelib.addresses import public
 from chalicelib.errors import ConfigError
 
 # Used only when STAGE is "local" (``make run`` and the test suite). Any other
@@ -228,10 +228,10 @@ def _check_webhook_url(url: str, *, local: bool, allow_private: bool) -> None:
     if parts.username or parts.password:
         raise ConfigError("environment variable WEBHOOK_URLS must not carry credentials (the signature authenticates)")
     try:
-        literal = ipaddress.ip_address(parts.hostname)
-    except ValueError:
+        allowed = allow_private or public(parts.hostname)
+    except ValueError:  # a name, not an address: checked at each delivery, once resolved
         return
-    if not allow_private and not literal.is_global:
+    if not allowed:
         raise ConfigError("environment variable WEBHOOK_URLS names a private address (see WEBHOOK_ALLOW_PRIVATE)")
 
 

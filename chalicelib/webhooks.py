@@ -3,10 +3,11 @@
 The stream handler turns a batch of events into one queue message per event
 and URL (``enqueue``); the queue's consumer delivers one message per call
 (``deliver``). A delivery that fails (no answer, a status other than 2xx, an
-address that is not allowed) raises ``DeliveryFailed`` after asking the queue to
-show the message again later (``backoff_seconds``: 5 s, 10 s, 20 s, ... up to
-15 min); after ``MAX_RECEIVES`` receives the queue's redrive policy moves it to
-the dead-letter queue. On AWS the queue is SQS (``infra/tables.json``); under
+address that is not allowed) raises ``DeliveryFailed``; the consumer
+(``chalicelib.routes.realtime.on_webhook_delivery``) then asks the queue to show
+the message again later (``backoff_seconds``: 5 s, 10 s, 20 s, ... up to 15
+min) and reports it as a batch item failure; after ``MAX_RECEIVES`` receives the
+queue's redrive policy moves it to the dead-letter queue. On AWS the queue is SQS (``infra/tables.json``); under
 ``make run`` it is ``tools/webhook_queue.py``, which calls the same handler with
 SQS-shaped events.
 
@@ -35,7 +36,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import http.client
-import ipaddress
 import json
 import logging
 import socket
@@ -45,6 +45,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+from chalicelib.addresses import public
 from chalicelib.events import Event
 
 log = logging.getLogger(__name__)
@@ -192,24 +193,6 @@ def check(url: str, *, allow_private: bool, resolve: Callable[[str, int], list[s
         raise DeliveryFailed(f"{host} resolves to an address that is not public ({refused[0]}): not allowed here")
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return Target(parts.scheme, host, port, addresses[0], path)
-
-
-NAT64 = ipaddress.ip_network("64:ff9b::/96")
-
-
-def public(address: str) -> bool:
-    """Globally routable, and so is any IPv4 address it carries (IPv4-mapped, 6to4, NAT64: Python's
-    ``is_global`` calls those global whatever IPv4 address they lead to)."""
-    ip = ipaddress.ip_address(address)
-    if not ip.is_global:
-        return False
-    if isinstance(ip, ipaddress.IPv6Address):
-        inner = ip.ipv4_mapped or ip.sixtofour
-        if inner is None and ip in NAT64:
-            inner = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-        if inner is not None:
-            return inner.is_global
-    return True
 
 
 def _resolve(host: str, port: int) -> list[str]:

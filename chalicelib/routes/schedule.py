@@ -16,6 +16,7 @@ def sweep() -> list[int]:
     as metrics. Returns the agents marked offline."""
     settings, store = get_settings(), get_store()
     expired = presence.sweep(store, settings)
-    now = clock.now()
-    metrics.emit(metrics.queue_gauges(queueing.snapshots(store, settings, now), now), settings.metrics_namespace)
+    if settings.metrics_namespace is not None:  # else the queues' reads would buy nothing
+        now = clock.now()
+        metrics.emit(metrics.queue_gauges(queueing.snapshots(store, settings, now), now), settings.metrics_namespace)
     return expired

@@ -198,6 +198,7 @@ def test_a_deployed_stage_takes_https_urls_its_secret_and_queue(monkeypatch):
         ({"WEBHOOK_URLS": "https://hooks.example.com:0/in"}, "https://"),
         ({"WEBHOOK_URLS": "https://10.0.0.8/in"}, "WEBHOOK_ALLOW_PRIVATE"),
         ({"WEBHOOK_URLS": "https://[::1]/in"}, "WEBHOOK_ALLOW_PRIVATE"),
+        ({"WEBHOOK_URLS": "https://[2002:a00:8::1]/in"}, "WEBHOOK_ALLOW_PRIVATE"),  # 6to4 to 10.0.0.8
         ({"WEBHOOK_URLS": ",".join(f"https://h{i}.example.com/" for i in range(11))}, "at most 10"),
         ({"WEBHOOK_URLS": "https://hooks.example.com/in", "WEBHOOK_SECRET": "short"}, "WEBHOOK_SECRET"),
         ({"WEBHOOK_URLS": "https://hooks.example.com/in", "WEBHOOK_QUEUE_URL": ""}, "WEBHOOK_QUEUE_URL"),
