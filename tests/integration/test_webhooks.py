@@ -29,6 +29,7 @@ from chalicelib.webhook_queue import SqsQueue
 from chalicelib.webhooks import DeliveryFailed, messages_of, verify
 from tests.support.streams import app_poller
 from tools.api_client import Api
+from tools.dynamodb_local import free_port
 from tools.run_local import STAGE
 from tools.webhook_queue import LocalWebhookQueue
 
@@ -80,6 +81,8 @@ def receiver() -> Iterator[Receiver]:
                 self.connection.shutdown(2)
                 return
             self.send_response(status)
+            if 300 <= status < 400:  # a client that followed redirects would come back: counted
+                self.send_header("Location", receiving.url)
             self.send_header("Content-Length", "0")
             self.end_headers()
 
@@ -124,8 +127,8 @@ def test_any_answer_but_2xx_fails_the_attempt(receiver, status):
     assert len(receiver.requests) == 1  # no redirect followed, no retry inside the attempt
 
 
-def test_a_receiver_that_is_down_fails_the_attempt(receiver):
-    down = "http://127.0.0.1:9/never"  # the discard port: nothing listens
+def test_a_receiver_that_is_down_fails_the_attempt():
+    down = f"http://127.0.0.1:{free_port()}/never"  # nothing listens
     with pytest.raises(DeliveryFailed, match=r"127\.0\.0\.1"):
         webhooks.deliver(one_message(Receiver(url=down)), SECRET, urls=(down,), allow_private=True)
 
@@ -174,11 +177,25 @@ def test_a_delivery_that_keeps_failing_ends_in_the_dead_letters(receiver, local_
 # -- SQS (moto) --------------------------------------------------------------------------
 
 
-def test_on_sqs_a_failure_hides_the_message_for_the_backoff_and_the_redrive_dead_letters_it(receiver, monkeypatch):
+@pytest.fixture
+def sqs_client() -> Iterator[None]:
+    """The webhook queue's SQS client made inside the test (moto's), and not kept after it."""
+    webhook_queue._client.cache_clear()
+    yield
+    webhook_queue._client.cache_clear()
+
+
+def test_on_sqs_a_failure_hides_the_message_for_the_backoff_and_the_redrive_dead_letters_it(
+    receiver, monkeypatch, sqs_client
+):
     monkeypatch.setenv("WEBHOOK_URLS", receiver.url)
     get_settings.cache_clear()
-    webhook_queue._client.cache_clear()
     receiver.answer = lambda _id, _attempt: 500
+    waits: list[int] = []
+    retry_later = SqsQueue.retry_later
+    monkeypatch.setattr(
+        SqsQueue, "retry_later", lambda queue, handle, s: (waits.append(s), retry_later(queue, handle, s))
+    )
     with mock_aws():
         sqs = boto3.client("sqs")
         dead = sqs.create_queue(QueueName="hooks-dlq")["QueueUrl"]
@@ -207,8 +224,9 @@ def test_on_sqs_a_failure_hides_the_message_for_the_backoff_and_the_redrive_dead
 
         [first] = receive_and_handle()
         first_id = json.loads(first["Body"])["event"]["event_id"]
+        assert waits == [webhooks.BACKOFF_BASE_SECONDS]  # its visibility set to the first backoff
         attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
-        assert attributes["ApproximateNumberOfMessagesNotVisible"] == "1"  # hidden for the backoff (5 s)
+        assert attributes["ApproximateNumberOfMessagesNotVisible"] == "1"
 
         monkeypatch.setattr(webhooks, "BACKOFF_BASE_SECONDS", 0)  # from now on shown again at once
         for _ in range(40):
@@ -222,7 +240,6 @@ def test_on_sqs_a_failure_hides_the_message_for_the_backoff_and_the_redrive_dead
         # Each of the others failed twice and went to the dead-letter queue; the first is still hidden.
         assert dead_ids == {f"e{i}" for i in range(12)} - {first_id}
         assert all(r["verified"] for r in receiver.requests)
-    webhook_queue._client.cache_clear()
 
 
 def sqs_event(message: dict) -> dict:
@@ -245,10 +262,19 @@ def sqs_event(message: dict) -> dict:
 
 
 def test_every_event_of_a_conversation_reaches_the_receiver_through_refusals_and_drops(real, receiver, local_queue):
-    """The receiver refuses every event's first request and drops every third one's second."""
-    receiver.answer = lambda event_id, attempt: (
-        503 if attempt == 1 else (None if attempt == 2 and hash(event_id) % 3 == 0 else 200)
-    )
+    """The receiver refuses every event's first request and drops the second of every third event
+    (in the order their second requests arrive: the first, the fourth, ...)."""
+    seconds: list[str] = []
+
+    def answer(event_id: str, attempt: int) -> int | None:
+        if attempt == 1:
+            return 503
+        if attempt == 2:
+            seconds.append(event_id)
+            return None if len(seconds) % 3 == 1 else 200
+        return 200
+
+    receiver.answer = answer
     store_module.reset()
     batches: list[dict] = []
     poller = app_poller(batches)
@@ -274,4 +300,5 @@ def test_every_event_of_a_conversation_reaches_the_receiver_through_refusals_and
         e for e in delivered.values() if e["type"] == "message.created" and e["chat_id"] == channel["channel_id"]
     ]
     assert len(messages) == 2
+    assert any(r["status"] is None for r in receiver.requests)  # a dropped connection was retried too
     assert all(r["verified"] for r in receiver.requests) and local_queue.dead_letters == []
