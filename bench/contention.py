@@ -14,12 +14,16 @@ import multiprocessing
 import statistics
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from bench import engine
 from bench.allocators import ALLOCATORS
 from bench.stats import Repeated, percentile
 from chalicelib.config import get_settings
+
+K = TypeVar("K")
 
 # Time for every worker to receive its share before the common start.
 START_SLACK_SECONDS = 0.3
@@ -93,7 +97,7 @@ def run_shares(
     Returns (when the last thread ended, latencies in ms, retries).
     """
     factory = ALLOCATORS[allocator]
-    allocate = factory(get_settings(), teams) if teams else factory(get_settings())
+    allocate = factory(get_settings(), teams)
     latencies: list[float] = []
     retries = 0
     failures: list[BaseException] = []
@@ -128,6 +132,11 @@ def _worker(tasks: multiprocessing.Queue, results: multiprocessing.Queue) -> Non
         results.put(run_shares(*task))
 
 
+def label(processes: int) -> str:
+    """Where the client threads run, for the report."""
+    return "threads in 1 process" if processes == 1 else f"threads in {processes} processes"
+
+
 class Clients:
     """Where the client threads run: this process (``processes=1``) or that many worker processes."""
 
@@ -148,7 +157,7 @@ class Clients:
 
     @property
     def label(self) -> str:
-        return "threads in 1 process" if self.processes == 1 else f"threads in {self.processes} processes"
+        return label(self.processes)
 
     def run(
         self, allocator: str, shares: list[list[int]], teams: tuple[str, ...] = ()
@@ -194,5 +203,12 @@ def run(
     return Run(allocator, clients, allocations, seconds, latencies, retries, engine.violations(settings.allocation_cap))
 
 
-def cell(allocator: str, clients: int, agents: int, allocations: int, repeats: int, pool: Clients) -> Cell:
-    return Cell(allocator, clients, [run(allocator, clients, agents, allocations, pool) for _ in range(repeats)])
+def interleaved(keys: Iterable[K], repeats: int, run_one: Callable[[K], Run]) -> dict[K, list[Run]]:
+    """``repeats`` runs of each key, the keys taking turns run by run: DynamoDB Local slows down as it
+    ages, and runs made one key after another would favour the first."""
+    keys = list(keys)
+    runs: dict[K, list[Run]] = {key: [] for key in keys}
+    for _ in range(repeats):
+        for key in keys:
+            runs[key].append(run_one(key))
+    return runs

@@ -54,7 +54,7 @@ TRANSACT_ITEM_WRITE_UNITS = 2.0  # per item of a transaction, up to 1 KB
 # transaction costs what the same write costs outside one", as captured against DynamoDB (eu-west-2)
 # by the dynoxide emulator's maintainers (github.com/nubo-db/dynoxide, pull request 188, 2026-08);
 # AWS's own pages say only that a transaction's changes propagate to the indexes after it completes.
-# Set it to 1.0 to price Local's doubled figures instead (section 5 of the report gives both).
+# Section 5 of the report also gives the total at Local's doubled figure (1.0 here would price that).
 TRANSACT_INDEX_WRITE_FACTOR = 2.0
 MISSING_ITEM_READ_UNITS = {True: 1.0, False: 0.5}  # by ConsistentRead
 

@@ -315,12 +315,12 @@ def push_section(push: Push) -> list[str]:
         "",
         "From just before a customer's send request to the agent's socket receiving that message's "
         "`message.created` event, wired as `make run` wires it: the local WebSocket gateway "
-        "(`tools/ws_gateway.py`) and the stream poller (`tools/stream_poller.py`, a round every "
+        "(`tools/ws_gateway.py`) and the stream poller (`tools/stream_poller.py`, a pause between rounds of "
         f"**{push.interval_ms:.0f} ms**, `make run`'s interval) calling the app's own stream handlers in one "
         "process, on DynamoDB Local; the send goes through chalice's local API Gateway emulation in the same "
         f"process. {push.size} on fresh tables: the messages one at a time (each waits for its push, then a "
         "random pause of up to one poll interval, so the sends do not lock onto the poller's rhythm); the "
-        "median of the runs, the spread (min-max) in brackets; with fewer than 100 "
+        "median of the runs, the spread (min-max) in brackets; with at most 100 "
         "messages a run's p99 is its largest.",
         "",
         "| ms | p50 | p99 | max |",

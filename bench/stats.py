@@ -7,7 +7,7 @@ from typing import Any
 
 
 def percentile(values: list[float], q: float) -> float:
-    """The ``q`` quantile by rank: with fewer than 100 values, p99 is the largest."""
+    """The ``q`` quantile by rank: with at most 100 values, p99 is the largest."""
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 

@@ -9,9 +9,11 @@ it spreads over partitions as those ids do. A partition takes about
 write units one chat (or one allocation) lands on the busier of its two team
 partitions, and T teams have T times that ceiling.
 
-The units are measured, not assumed: ``bench.capacity.per_endpoint`` meters
-each request of the chat mix with ``ReturnConsumedCapacity=INDEXES``, which
-DynamoDB Local answers per table and per index.
+The units are measured: ``bench.capacity.per_endpoint`` meters each request
+of the chat mix with ``ReturnConsumedCapacity=INDEXES``, which DynamoDB Local
+answers per table and per index. One correction is assumed, not measured: an
+index's share of a transactional write is counted once, as AWS bills it, where
+Local counts it twice (``bench.cost.TRANSACT_INDEX_WRITE_FACTOR``, with its source).
 
 The local measurement runs ``ours`` with the same clients, agents and
 allocations, dealt over T teams (``engine.team_of``). DynamoDB Local is one
@@ -28,7 +30,7 @@ from typing import Any
 
 from bench import engine
 from bench.capacity import Usage
-from bench.contention import Cell, Clients, run
+from bench.contention import Cell, Clients, interleaved, run
 from bench.cost import CHAT_MIX
 
 # AWS: one partition serves up to 1,000 write units (and 3,000 read units) per second.
@@ -89,10 +91,9 @@ def measure(
     """``ours`` at ``clients`` clients with ``agents`` agents and ``allocations`` customers dealt over T teams,
     for each T of ``team_counts``, ``repeats`` times (the team counts taking turns run by run, so that
     DynamoDB Local's slowing down over a long run does not favour the first); the model's units from ``usage``."""
-    runs: dict[int, list] = {count: [] for count in team_counts}
-    for _ in range(repeats):
-        for count in team_counts:
-            runs[count].append(run("ours", clients, agents, allocations, pool, engine.TEAMS[:count]))
+    runs = interleaved(
+        team_counts, repeats, lambda count: run("ours", clients, agents, allocations, pool, engine.TEAMS[:count])
+    )
     cells = {count: Cell("ours", clients, runs[count]) for count in team_counts}
     per_allocation, per_chat = team_partition_units(usage)
     return TeamScaling(cells, agents, allocations, per_allocation, per_chat)
@@ -102,19 +103,13 @@ def describe(scaling: TeamScaling) -> str:
     """One line per team count, for the console."""
     lines = []
     for count, cell in scaling.cells.items():
-        low, high = cell.spread("per_second")
         lines.append(
-            f"  teams {count}: {cell.per_second:7.0f} allocs/s ({low:.0f}-{high:.0f}) locally, "
+            f"  teams {count}: {cell.with_spread('per_second'):>13} allocs/s locally, "
             f"retries/alloc {cell.retries_per_allocation:.2f}, violations {cell.violations.total}; "
             f"AWS model {count * scaling.chats_per_second_per_team:,.0f} chats/s"
         )
     units = ", ".join(f"{p} {u:g}" for p, u in scaling.per_chat.items())
     return "\n".join([*lines, f"  team-partition write units per chat: {units}"])
-
-
-def _spread(cell: Cell, metric: str, digits: int) -> str:
-    low, high = cell.spread(metric)
-    return f"{cell.median(metric):.{digits}f} ({low:.{digits}f}-{high:.{digits}f})"
 
 
 def plot(scaling: TeamScaling, directory: Path, plt: Any) -> str:
@@ -125,7 +120,7 @@ def plot(scaling: TeamScaling, directory: Path, plt: Any) -> str:
         counts,
         [t * scaling.chats_per_second_per_team for t in counts],
         marker="o",
-        label="AWS model: sustained chats/s (1,000 WCU/s per team partition)",
+        label=f"AWS model: sustained chats/s ({PARTITION_WRITE_UNITS_PER_SECOND:,} WCU/s per team partition)",
     )
     axes.plot(
         counts,
@@ -157,7 +152,12 @@ def plot(scaling: TeamScaling, directory: Path, plt: Any) -> str:
 def section(scaling: TeamScaling) -> list[str]:
     """Section 7 of docs/PERFORMANCE.md (``{images}`` stands for the plots' folder)."""
     cap = PARTITION_WRITE_UNITS_PER_SECOND
-    first = scaling.cells[scaling.team_counts[0]].per_second
+    counts = scaling.team_counts
+    first = scaling.cells[counts[0]].per_second
+
+    def retries(at: int) -> str:
+        return scaling.cells[counts[at]].with_spread("retries_per_allocation", 2)
+
     lines = [
         "## 7. Teams as shards",
         "",
@@ -191,15 +191,15 @@ def section(scaling: TeamScaling) -> list[str]:
         f"customer opening its chat in its own team; {len(scaling.cells[scaling.team_counts[0]].runs)} runs per "
         "T, median and spread (min-max).",
         "",
-        "| teams | measured allocs/s, DynamoDB Local | vs 1 team | retries/alloc | violations | "
+        f"| teams | measured allocs/s, DynamoDB Local | vs {counts[0]} team(s) | retries/alloc | violations | "
         "AWS model: chats/s | AWS model: allocations/s |",
         "|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for count in scaling.team_counts:
         cell = scaling.cells[count]
         lines.append(
-            f"| {count} | {_spread(cell, 'per_second', 0)} | {cell.per_second / first:.2f}x | "
-            f"{_spread(cell, 'retries_per_allocation', 2)} | {cell.violations.total} | "
+            f"| {count} | {cell.with_spread('per_second')} | {cell.per_second / first:.2f}x | "
+            f"{cell.with_spread('retries_per_allocation', 2)} | {cell.violations.total} | "
             f"{count * scaling.chats_per_second_per_team:,.0f} | "
             f"{count * scaling.allocations_per_second_per_team:,.0f} |"
         )
@@ -211,8 +211,9 @@ def section(scaling: TeamScaling) -> list[str]:
         "measurement does not, and cannot here: DynamoDB Local is one Java process without partitions or "
         "throughput limits, sharing two cores with the client threads, so it is CPU-bound and adding teams "
         "adds no capacity to it. What the local runs do show is that allocation stays correct when the "
-        "customers are spread over teams (violations, counted from the database) and that splitting the "
-        "agents into teams does not raise the retries. The model assumes one partition per team key value: "
+        "customers are spread over teams (violations, counted from the database), and how splitting the "
+        f"agents into teams changed the retries per allocation: {retries(1)} at {counts[0]} team(s), "
+        f"{retries(-1)} at {counts[-1]}. The model assumes one partition per team key value: "
         "DynamoDB may split a hot partition by sort key, but `rank` has only a few distinct values "
         "(0 to the cap, offline ranks apart), so that cannot be counted on. With `ROUTING_OVERFLOW=queue` "
         "(not measured here: the runs use the seed policy) the team's queue partition is a third, and a "
