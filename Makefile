@@ -1,8 +1,8 @@
 # Two commands for a fresh machine: `make run` and `make test`.
 # Everything installs into .venv from the pinned requirement files, each target
 # only what it needs: `make run` requirements-run.txt (the runtime, chalice,
-# boto3, moto's server); `make test` and `make lint` requirements-dev.txt (plus
-# requirements-bench.txt: the suite runs the benchmark's smoke run); `make
+# boto3, moto's server); `make lint` requirements-dev.txt; `make test` that
+# and requirements-bench.txt (the suite runs the benchmark's smoke run); `make
 # bench` requirements-bench.txt. A stamp per file in .venv, so nothing installs twice.
 
 PYTHON ?= python3

@@ -75,7 +75,10 @@ class Settings:
     metrics_namespace: str | None = DEFAULT_METRICS_NAMESPACE
     # Webhooks (chalicelib/webhooks.py): every event POSTed to each URL, signed with the secret.
     webhook_urls: tuple[str, ...] = field(default=(), repr=False)  # a path or query may carry a token
+    # The signing secret, when given as a value (WEBHOOK_SECRET, or the local stages' development one)...
     webhook_secret: str | None = field(default=None, repr=False)
+    # ... or the SSM parameter holding it: read only by the function that signs (``webhook_signing_secret``).
+    webhook_secret_parameter: str | None = None
     # May a webhook reach a loopback, private, link-local or reserved address? (the local stages: yes)
     webhook_allow_private: bool = False
     # The SQS queue deliveries wait in (set by the template); None: the queue make run installs.
@@ -187,7 +190,8 @@ def load_settings() -> Settings:
 def _webhooks(stage: str) -> dict:
     """WEBHOOK_URLS (comma-separated), WEBHOOK_SECRET (or _PARAMETER), WEBHOOK_ALLOW_PRIVATE, WEBHOOK_QUEUE_URL.
 
-    The secret is read (from SSM, where deployed) only when there are URLs."""
+    Nothing is read from SSM here: a secret kept there is read by the one function that signs, on its
+    first delivery (``webhook_signing_secret``), not at every function's cold start."""
     local = stage in LOCAL_STAGES
     allow_private = _env_flag("WEBHOOK_ALLOW_PRIVATE", local)
     urls = tuple(dict.fromkeys(u.strip() for u in os.environ.get("WEBHOOK_URLS", "").split(",") if u.strip()))
@@ -197,20 +201,48 @@ def _webhooks(stage: str) -> dict:
         raise ConfigError(f"environment variable WEBHOOK_URLS must list at most {MAX_WEBHOOK_URLS} URLs")
     for url in urls:
         _check_webhook_url(url, local=local, allow_private=allow_private)
-    secret = _secret("WEBHOOK_SECRET") or (DEVELOPMENT_WEBHOOK_SECRET if local else "")
-    if not local and (len(secret) < MIN_SECRET_CHARS or secret == DEVELOPMENT_WEBHOOK_SECRET):
-        raise ConfigError(
-            f"WEBHOOK_SECRET (or WEBHOOK_SECRET_PARAMETER) must be a secret of at least {MIN_SECRET_CHARS} characters"
-        )
+    secret = os.environ.get("WEBHOOK_SECRET") or None
+    parameter = None if secret else os.environ.get("WEBHOOK_SECRET_PARAMETER") or None
+    if secret is None and parameter is None:
+        secret = DEVELOPMENT_WEBHOOK_SECRET if local else ""
+    if secret is not None:
+        _check_webhook_secret(secret, local=local)
     queue_url = os.environ.get("WEBHOOK_QUEUE_URL") or None
     if queue_url is None and not local:
         raise ConfigError("environment variable WEBHOOK_QUEUE_URL is not set (the template sets it)")
     return {
         "webhook_urls": urls,
         "webhook_secret": secret,
+        "webhook_secret_parameter": parameter,
         "webhook_allow_private": allow_private,
         "webhook_queue_url": queue_url,
     }
+
+
+def _check_webhook_secret(secret: str, *, local: bool) -> None:
+    if not local and (len(secret) < MIN_SECRET_CHARS or secret == DEVELOPMENT_WEBHOOK_SECRET):
+        raise ConfigError(
+            f"WEBHOOK_SECRET (or WEBHOOK_SECRET_PARAMETER) must be a secret of at least {MIN_SECRET_CHARS} characters"
+        )
+
+
+def webhook_signing_secret(settings: Settings) -> str:
+    """The secret webhook deliveries are signed with: the value, or the SSM parameter's (read once per
+    process, and checked as the value would be). Raises ``ConfigError``."""
+    if settings.webhook_secret is not None:
+        return settings.webhook_secret
+    if settings.webhook_secret_parameter is None:
+        raise ConfigError("WEBHOOK_SECRET (or WEBHOOK_SECRET_PARAMETER) must be set when WEBHOOK_URLS is")
+    return _parameter_secret(settings.webhook_secret_parameter, settings.stage in LOCAL_STAGES)
+
+
+@lru_cache(maxsize=4)
+def _parameter_secret(parameter: str, local: bool) -> str:
+    from chalicelib.ssm import read_parameter  # boto3 only where a parameter is used
+
+    secret = read_parameter(parameter) or ""
+    _check_webhook_secret(secret, local=local)
+    return secret
 
 
 def _check_webhook_url(url: str, *, local: bool, allow_private: bool) -> None:

@@ -180,7 +180,7 @@ def start_webhooks(app_module: Any) -> Callable[[], None]:
 def _origin(url: str) -> str:
     """What is said of a webhook URL: scheme, host and port (a path or query may carry a token)."""
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+    return f"{parts.scheme}://{parts.netloc}"  # no credentials: the settings refuse them
 
 
 def start_presence_sweep() -> Callable[[], None]:

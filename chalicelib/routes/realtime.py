@@ -14,7 +14,7 @@ from chalice import Blueprint, Response
 from chalice.app import DynamoDBEvent, SQSEvent, WebsocketEvent
 
 from chalicelib import metrics, realtime, webhook_queue, webhooks
-from chalicelib.config import get_settings
+from chalicelib.config import get_settings, webhook_signing_secret
 from chalicelib.errors import DomainError
 from chalicelib.keys import AGENT, CUSTOMER, SUPERVISOR
 from chalicelib.models import Principal
@@ -95,7 +95,7 @@ def on_webhook_delivery(event: SQSEvent) -> dict[str, Any]:
         try:
             webhooks.deliver(
                 record.body,
-                settings.webhook_secret or "",
+                webhook_signing_secret(settings),
                 urls=settings.webhook_urls,
                 allow_private=settings.webhook_allow_private,
             )

@@ -177,6 +177,25 @@ def deployed(monkeypatch, **env: str) -> None:
         monkeypatch.setenv(name, value)
 
 
+def test_a_secret_kept_in_ssm_is_read_only_when_signing_once_and_checked(monkeypatch):
+    from chalicelib import config, ssm
+
+    reads: list[str] = []
+    stored = {"/hooks/good": SECRET, "/hooks/short": "short"}
+    monkeypatch.setattr(ssm, "read_parameter", lambda name: (reads.append(name), stored[name])[1])
+    config._parameter_secret.cache_clear()
+    deployed(monkeypatch, WEBHOOK_URLS="https://hooks.example.com/in", WEBHOOK_SECRET="")
+    monkeypatch.setenv("WEBHOOK_SECRET_PARAMETER", "/hooks/good")
+    settings = load_settings()
+    assert reads == [] and settings.webhook_secret is None  # no function's cold start pays for it
+    assert config.webhook_signing_secret(settings) == config.webhook_signing_secret(settings) == SECRET
+    assert reads == ["/hooks/good"]
+    monkeypatch.setenv("WEBHOOK_SECRET_PARAMETER", "/hooks/short")
+    with pytest.raises(ConfigError, match="at least"):
+        config.webhook_signing_secret(load_settings())
+    config._parameter_secret.cache_clear()
+
+
 def test_a_deployed_stage_takes_https_urls_its_secret_and_queue(monkeypatch):
     deployed(monkeypatch, WEBHOOK_URLS="https://hooks.example.com/in")
     settings = load_settings()
