@@ -87,6 +87,13 @@ def test_cors_is_left_to_the_app(templates, stage):
     assert "x-amazon-apigateway-cors" not in body(templates[stage])
 
 
+# Requests per second and burst per stage, as the README states them.
+THROTTLING = {
+    "dev": {"ThrottlingRateLimit": 100, "ThrottlingBurstLimit": 200},
+    "prod": {"ThrottlingRateLimit": 1000, "ThrottlingBurstLimit": 2000},
+}
+
+
 @pytest.mark.parametrize("stage", STAGES)
 def test_the_stage_is_api_deploys_itself_and_is_throttled(templates, templates_rest, stage):
     resources = templates[stage]["Resources"]
@@ -96,7 +103,7 @@ def test_the_stage_is_api_deploys_itself_and_is_throttled(templates, templates_r
     assert properties["StageName"] == rest_stage == resources["WebsocketAPIStage"]["Properties"]["StageName"] == "api"
     assert properties["AutoDeploy"] is True  # every change of the definition is live without a Deployment
     throttle = properties["DefaultRouteSettings"]
-    assert throttle == package.HTTP_API_THROTTLING[stage]
+    assert throttle == THROTTLING[stage]  # README, Deploy
     assert 0 < throttle["ThrottlingRateLimit"] <= ACCOUNT_RATE_LIMIT
     assert 0 < throttle["ThrottlingBurstLimit"] <= ACCOUNT_BURST_LIMIT
 

@@ -56,6 +56,9 @@ def test_allocations_racing_presence_and_capacity_changes(real, monkeypatch):
     store.agents.set_capacity(3, 10)
     done = threading.Event()
     forced_at: list[str] = []
+    expired: list[int] = []  # agents an allocation found gone (so the stale path is shown to run)
+    expire = store.agents.expire
+    monkeypatch.setattr(store.agents, "expire", lambda agent, *a: (expired.append(agent), expire(agent, *a))[1])
 
     def heartbeats() -> None:
         while not done.is_set():
@@ -105,6 +108,7 @@ def test_allocations_racing_presence_and_capacity_changes(real, monkeypatch):
         for thread in background:
             thread.join()
 
+    assert {4, 5} <= set(expired), expired  # both stale agents were chosen, found gone and expired
     state = invariants.check()  # I1, I2, I4 and the load index
     active = [c for c in state["channels"] if c["status"] == "active"]
     every = state["channels"]

@@ -14,6 +14,7 @@ import pytest
 from moto import mock_aws
 
 import app as app_module
+from chalicelib import webhooks
 from chalicelib.store import tables as schema
 from tests.support.stacks import deploy_tables
 from tools import package
@@ -108,12 +109,13 @@ def test_the_queues_are_the_stages_encrypted_and_dead_letters_are_kept_14_days(t
 
 
 @pytest.mark.parametrize("stage", STAGES)
-def test_a_webhook_delivery_is_hidden_while_it_runs_and_dead_lettered_after_8_receives(templates, stage):
+def test_a_webhook_delivery_is_hidden_while_it_runs_and_dead_lettered_after_max_receives(templates, stage):
     resources = templates[stage]["Resources"]
     queue = resources["WebhookQueue"]["Properties"]
     timeout = functions(templates[stage])["WebhookDeliveries"]["Timeout"]
     assert queue["VisibilityTimeout"] >= VISIBILITY_PER_FUNCTION_TIMEOUT * timeout
-    assert queue["RedrivePolicy"] == {"deadLetterTargetArn": get_att("WebhookDeadLetterQueue"), "maxReceiveCount": 8}
+    dead_letters = get_att("WebhookDeadLetterQueue")
+    assert queue["RedrivePolicy"] == {"deadLetterTargetArn": dead_letters, "maxReceiveCount": webhooks.MAX_RECEIVES}
 
 
 @pytest.mark.parametrize("stage", STAGES)

@@ -159,27 +159,6 @@ def test_logout_during_initiate_wins_and_nothing_is_written(api):
     assert state["channels"] == [] and invariants.loads()[1] == 0
 
 
-def test_a_resolve_between_a_sends_read_and_its_put_lets_that_one_message_in(api):
-    """The documented window (README, Security): the send proved the chat open by its first read;
-    its put does not prove it again (2 write units). The next send is refused."""
-    agent = api.token("agent", 1)
-    customer = api.token("customer", 1)
-    channel_id = api.initiate(1, customer).body["channel_id"]
-    store = store_module.get_store()
-
-    def resolve_first(_params):
-        assert api.resolve(1, agent, 1).status == 200
-
-    with before("PutItem", resolve_first) as fired:
-        reply = api.customer_send(1, customer, "sent as the resolve landed")
-    assert fired and reply.status == 201
-    page, _ = store.messages.page(channel_id, 10, None)
-    assert [m.text for m in page] == ["sent as the resolve landed"]
-    again = api.customer_send(1, customer, "after")
-    assert again.status == 409 and again.error["code"] == "no_active_chat"
-    invariants.check()
-
-
 def test_two_resolves_of_one_chat_count_it_down_once(api):
     agent = api.token("agent", 1)
     api.initiate(1)
@@ -201,43 +180,45 @@ def test_read_failure_is_a_503_not_a_500(api):
     assert reply.status == 503
 
 
-def test_a_logout_between_a_sends_read_and_its_commit_lets_that_one_message_in(api, chat):
-    """The documented window (README, Security): the send's token was proven by its first read; its
-    commit does not prove it again. The next request with the token is refused."""
+@pytest.mark.parametrize(
+    ("interloper", "status", "code"),
+    [
+        (lambda api, chat: api.logout("customer", 1, chat["customer"]), 401, "token_revoked"),
+        (lambda api, chat: api.resolve(1, chat["agent"], 1), 409, "no_active_chat"),
+    ],
+    ids=["logout", "resolve"],
+)
+def test_a_logout_or_resolve_between_a_sends_read_and_its_put_lets_that_one_message_in(
+    api, chat, interloper, status, code
+):
+    """The documented windows (README, Security): the send proved its token and the open chat by its
+    first read; its put proves neither again (a ConditionCheck each). The next send is refused."""
     store = store_module.get_store()
 
-    def logout_first(_params):
-        assert api.logout("customer", 1, chat["customer"]).status == 200
+    def first(_params):
+        assert interloper(api, chat).status == 200
 
-    with before("PutItem", logout_first) as fired:
-        reply = api.customer_send(1, chat["customer"], "sent as the logout landed")
+    with before("PutItem", first) as fired:
+        reply = api.customer_send(1, chat["customer"], "sent as it landed")
     assert fired and reply.status == 201
     page, _ = store.messages.page(chat["channel_id"], 10, None)
-    assert [m.text for m in page] == ["sent as the logout landed"]
+    assert [m.text for m in page] == ["sent as it landed"]
     again = api.customer_send(1, chat["customer"], "after")
-    assert again.status == 401 and again.error["code"] == "token_revoked"
+    assert again.status == status and again.error["code"] == code
+    invariants.check()
 
 
-def test_a_send_is_one_put_a_resolve_carries_no_token_check_and_an_initiate_does(api, chat):
+def test_a_resolve_carries_no_token_check_and_an_initiate_does(api, chat):
+    """(A send proves nothing in its write: it is one PutItem, tests/store/test_round_trips.py.)"""
     tokens_table = get_settings().tokens_table
     customer_2 = api.token("customer", 2)
 
-    def writes(operation, call) -> list[dict]:
-        sent: list[dict] = []
-        with before(operation, sent.append, times=10):
-            assert call().status in (200, 201)
-        return sent
-
     def checks_the_token(call) -> bool:
-        (transaction,) = writes("TransactWriteItems", call)
+        sent: list[dict] = []
+        with before("TransactWriteItems", sent.append, times=10):
+            assert call().status in (200, 201)
+        (transaction,) = sent
         return any(next(iter(i.values()))["TableName"] == tokens_table for i in transaction["TransactItems"])
 
-    for send in (
-        lambda: api.customer_send(1, chat["customer"], "hi"),
-        lambda: api.agent_send(1, chat["agent"], 1, "hello"),
-    ):
-        assert writes("TransactWriteItems", send) == []
-        (put,) = writes("PutItem", send)
-        assert put["Item"]["sender_role"]["S"] in ("customer", "agent")
     assert not checks_the_token(lambda: api.resolve(1, chat["agent"], 1))
     assert checks_the_token(lambda: api.initiate(2, customer_2))
