@@ -39,8 +39,8 @@ class Usage:
     # Write units by where they land: "<table>" (the base table, Local's figure) or "<table>/<index>"
     # (a GSI, as AWS bills it: see ``Meter``); tables by their short name (users, chats, tokens, connections).
     writes_by_target: dict[str, float] = field(default_factory=dict)
-    # Base-table write units of transactions that Local leaves out, by table (see ``Meter``).
-    transact_shortfall: dict[str, float] = field(default_factory=dict)
+    # Base-table write units of transactions that Local leaves out (see ``Meter``).
+    transact_shortfall: float = 0.0
     # Index write units Local reports beyond AWS's bill: the second half of every index write it
     # doubles inside a transaction (see ``Meter``).
     transact_index_surplus: float = 0.0
@@ -54,7 +54,7 @@ class Usage:
     def aws_write_units(self) -> float:
         """Write units as AWS bills them: Local's, plus what Local leaves out of transactions' items,
         less what it adds to their index writes."""
-        return self.write_units + sum(self.transact_shortfall.values()) - self.transact_index_surplus
+        return self.write_units + self.transact_shortfall - self.transact_index_surplus
 
 
 class Meter:
@@ -132,8 +132,7 @@ class Meter:
             }
             for table, count in per_table.items():
                 shortfall = count * TRANSACT_ITEM_WRITE_UNITS - reported.get(table, 0.0)
-                if shortfall > 0:
-                    self.current.transact_shortfall[table] = self.current.transact_shortfall.get(table, 0.0) + shortfall
+                self.current.transact_shortfall += max(0.0, shortfall)
         elif operation == "GetItem" and "Item" not in parsed:
             self.current.missing_reads += MISSING_ITEM_READ_UNITS[bool(params.get("ConsistentRead"))]
         elif operation == "BatchGetItem":

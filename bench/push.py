@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import statistics
 import threading
 import time
 from dataclasses import dataclass
@@ -36,7 +35,7 @@ from websockets.sync.client import ClientConnection, connect
 
 import app as app_module
 from bench import engine
-from bench.stats import Repeated, percentile
+from bench.stats import Latencies, Repeated
 from chalicelib import store as store_module
 from chalicelib.config import get_settings
 from chalicelib.events import CHAT_ASSIGNED, MESSAGE_CREATED
@@ -54,62 +53,14 @@ RUN_VARIABLES = ("WS_URL", "WS_MANAGEMENT_URL", "METRICS_NAMESPACE")
 
 @dataclass(frozen=True)
 class PushRun:
-    push_ms: list[float]  # from just before the send request to the agent's socket receiving the event
-    send_ms: list[float]  # the send request alone, to its answer
-    handler_ms: list[float]  # each call of the chats stream handler while the messages went out
+    push: Latencies  # from just before the send request to the agent's socket receiving the event
+    send: Latencies  # the send request alone, to its answer
+    handler: Latencies  # each call of the chats stream handler while the messages went out
 
     @property
-    def p50(self) -> float:
-        return statistics.median(self.push_ms)
-
-    @property
-    def p99(self) -> float:
-        return percentile(self.push_ms, 0.99)
-
-    @property
-    def max(self) -> float:
-        return max(self.push_ms)
-
-    @property
-    def send_p50(self) -> float:
-        return statistics.median(self.send_ms)
-
-    @property
-    def send_p99(self) -> float:
-        return percentile(self.send_ms, 0.99)
-
-    @property
-    def send_max(self) -> float:
-        return max(self.send_ms)
-
-    @property
-    def handler_p50(self) -> float:
-        return statistics.median(self.handler_ms)
-
-    @property
-    def handler_p99(self) -> float:
-        return percentile(self.handler_ms, 0.99)
-
-    @property
-    def handler_max(self) -> float:
-        return max(self.handler_ms)
-
-    @property
-    def extra_ms(self) -> list[float]:
+    def extra(self) -> Latencies:
         """Per message: the push's delay beyond its send request's answer."""
-        return [push - send for push, send in zip(self.push_ms, self.send_ms, strict=True)]
-
-    @property
-    def extra_p50(self) -> float:
-        return statistics.median(self.extra_ms)
-
-    @property
-    def extra_p99(self) -> float:
-        return percentile(self.extra_ms, 0.99)
-
-    @property
-    def extra_max(self) -> float:
-        return max(self.extra_ms)
+        return Latencies([push - send for push, send in zip(self.push.ms, self.send.ms, strict=True)])
 
 
 @dataclass(frozen=True)
@@ -122,11 +73,11 @@ class Push(Repeated):
 
     @property
     def p50(self) -> float:
-        return self.median("p50")
+        return self.median("push.p50")
 
     @property
     def p99(self) -> float:
-        return self.median("p99")
+        return self.median("push.p99")
 
     @property
     def size(self) -> str:
@@ -227,7 +178,7 @@ def _conversation(api: Api, messages: int, rng: random.Random, handler_ms: list[
             arrived = arrivals.wait_for((MESSAGE_CREATED, reply.body["message_id"]))
             send_ms.append((answered - started) * 1000)
             push_ms.append((arrived - started) * 1000)
-    return PushRun(push_ms, send_ms, list(handler_ms))
+    return PushRun(Latencies(push_ms), Latencies(send_ms), Latencies(list(handler_ms)))
 
 
 def measure(messages: int, repeats: int, seed_: int = 1) -> Push:
@@ -262,8 +213,8 @@ def describe(push: Push) -> str:
     figure = push.with_spread
     return (
         f"  push to the agent's socket, {push.size}, "
-        f"poll every {push.interval_ms:.0f} ms: p50 {figure('p50')} ms  p99 {figure('p99')} ms  "
-        f"max {figure('max')} ms; the send alone p50 {figure('send_p50')} ms  p99 {figure('send_p99')} ms"
+        f"poll every {push.interval_ms:.0f} ms: p50 {figure('push.p50')} ms  p99 {figure('push.p99')} ms  "
+        f"max {figure('push.max')} ms; the send alone p50 {figure('send.p50')} ms  p99 {figure('send.p99')} ms"
     )
 
 

@@ -301,14 +301,14 @@ def push_section(push: Push) -> list[str]:
 
     figure = push.with_spread
     rows = (
-        ("the send request alone (the baseline)", "send_"),
-        ("**push: send to the agent's socket**", ""),
-        ("push minus its send (per message)", "extra_"),
-        ("of which the chats stream handler (per batch)", "handler_"),
+        ("the send request alone (the baseline)", "send."),
+        ("**push: send to the agent's socket**", "push."),
+        ("push minus its send (per message)", "extra."),
+        ("of which the chats stream handler (per batch)", "handler."),
     )
     verdict = "under" if push.p99 < PUSH_GOAL_MS else "over"
-    handler = push.median("handler_p50")
-    poll = push.median("extra_p50") - handler
+    handler = push.median("handler.p50")
+    poll = push.median("extra.p50") - handler
     dominant = "the poll dominates" if poll > handler else "the handler dominates, not the poll"
     return [
         "## 6. Push latency",
