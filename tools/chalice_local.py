@@ -43,6 +43,7 @@ from chalice import local  # noqa: E402
 from chalice.cli import factory, main  # noqa: E402
 
 from chalicelib.routes.common import SECURITY_HEADERS  # noqa: E402
+from chalicelib.routes.gateway import NOT_FOUND_MESSAGE  # noqa: E402
 
 local.ThreadedHTTPServer.request_queue_size = 128
 
@@ -60,7 +61,6 @@ def _load_app_with_overrides(
 
 factory.CLIFactory.load_chalice_app = _load_app_with_overrides  # type: ignore[method-assign]
 
-NOT_FOUND_MESSAGE = "no route matches this path"
 QUERY_STRING = re.compile(r"\?[^\s\"']*")
 
 

@@ -78,6 +78,8 @@ import sys
 import zipfile
 from pathlib import Path
 
+from chalicelib.routes.gateway import NOT_FOUND_MESSAGE
+
 ROOT = Path(__file__).resolve().parent.parent
 TABLES = ROOT / "infra" / "tables.json"
 CHALICE_CONFIG = ROOT / ".chalice" / "config.json"
@@ -89,7 +91,7 @@ NOT_SHIPPED = ("boto3/", "botocore/", "s3transfer/")
 # API Gateway's own answers: (status, or None to keep the gateway's; code; message). Fixed text only:
 # $context.error.messageString can carry the request's Authorization header.
 GATEWAY_ERRORS = {
-    "MISSING_AUTHENTICATION_TOKEN": ("404", "not_found", "no route matches this path"),
+    "MISSING_AUTHENTICATION_TOKEN": ("404", "not_found", NOT_FOUND_MESSAGE),
     "THROTTLED": (None, "too_many_requests", "too many requests; try again shortly"),
     "REQUEST_TOO_LARGE": (None, "body_too_large", "the request is too large"),
     "INTEGRATION_TIMEOUT": (None, "timeout", "the request took too long; try again"),

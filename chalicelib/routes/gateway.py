@@ -42,7 +42,7 @@ from chalicelib.errors import NotFound
 from chalicelib.routes.common import error_response
 
 DEFAULT_STAGE = "$default"
-NOT_FOUND_MESSAGE = "no route matches this path"  # as the REST API's gateway response and chalice local say
+NOT_FOUND_MESSAGE = "no route matches this path"  # the REST API's gateway response and chalice local say it too
 Middleware = Callable[[Request, Callable[[Request], Response]], Response]
 
 
