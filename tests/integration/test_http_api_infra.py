@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from app import app
+from tests.support.templates import of_type
 from tools import package
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,10 +36,6 @@ def operations(template: dict):
     for path, methods in body(template)["paths"].items():
         for method, operation in methods.items():
             yield path, method, operation
-
-
-def of_type(template: dict, prefix: str) -> dict[str, dict]:
-    return {name: r for name, r in template["Resources"].items() if r["Type"].startswith(prefix)}
 
 
 @pytest.mark.parametrize("stage", STAGES)

@@ -16,6 +16,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from tests.support.templates import get_att, in_account
 from tools import package
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,14 +46,6 @@ QUEUE_CONSUMER = {"sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQu
 STREAM_TABLES = ("UsersTable", "ChatsTable")
 
 
-def get_att(resource: str, attribute: str = "Arn") -> dict:
-    return {"Fn::GetAtt": [resource, attribute]}
-
-
-def in_account(service: str, resource: str) -> dict:
-    return {"Fn::Sub": f"arn:${{AWS::Partition}}:{service}:${{AWS::Region}}:${{AWS::AccountId}}:{resource}"}
-
-
 def statements(template: dict) -> list[dict]:
     """The statements of the service role's one policy."""
     policies = template["Resources"][package.SERVICE_ROLE]["Properties"]["Policies"]
@@ -80,7 +73,16 @@ def test_every_function_runs_with_the_one_service_role(templates, stage):
     roles = [name for name, r in resources.items() if r["Type"] == "AWS::IAM::Role"]
     functions = {name: r for name, r in resources.items() if r["Type"] == "AWS::Serverless::Function"}
     assert roles == [package.SERVICE_ROLE]
-    assert len(functions) >= 8  # REST, three WebSocket routes, two stream handlers, webhooks, presence sweep
+    assert set(functions) == {  # the API, three WebSocket routes, two stream handlers, webhooks, presence sweep
+        "APIHandler",
+        "WebsocketConnect",
+        "WebsocketDisconnect",
+        "WebsocketMessage",
+        "UsersEvents",
+        "ChatsEvents",
+        "WebhookDeliveries",
+        "PresenceSweep",
+    }
     for name, function in functions.items():
         assert function["Properties"]["Role"] == get_att(package.SERVICE_ROLE), name
 

@@ -29,10 +29,6 @@ ROOT = Path(__file__).resolve().parents[2]
 STAGES = package.STAGES
 
 
-def template(packaged, stage) -> dict:
-    return json.loads((packaged[stage] / "sam.json").read_text())
-
-
 @pytest.mark.parametrize("api", package.API_TYPES)
 @pytest.mark.parametrize("stage", STAGES)
 def test_the_packaged_template_passes_cfn_lint(request, stage, api):
@@ -43,8 +39,8 @@ def test_the_packaged_template_passes_cfn_lint(request, stage, api):
 
 
 @pytest.mark.parametrize("stage", STAGES)
-def test_every_table_is_recoverable_encrypted_on_demand_and_protected_in_prod(packaged, stage):
-    tables = {k: v for k, v in template(packaged, stage)["Resources"].items() if v["Type"] == "AWS::DynamoDB::Table"}
+def test_every_table_is_recoverable_encrypted_on_demand_and_protected_in_prod(templates, stage):
+    tables = {k: v for k, v in templates[stage]["Resources"].items() if v["Type"] == "AWS::DynamoDB::Table"}
     assert set(tables) == set(schema.TABLE_SETTINGS)
     for resource in tables.values():
         properties = resource["Properties"]
@@ -56,21 +52,21 @@ def test_every_table_is_recoverable_encrypted_on_demand_and_protected_in_prod(pa
 
 
 @pytest.mark.parametrize("stage", STAGES)
-def test_the_functions_table_names_are_the_templates(packaged, stage):
-    resources = template(packaged, stage)["Resources"]
+def test_the_functions_table_names_are_the_templates(templates, stage):
+    resources = templates[stage]["Resources"]
     env = resources["APIHandler"]["Properties"]["Environment"]["Variables"]
     for logical_id, setting in schema.TABLE_SETTINGS.items():
         name = resources[logical_id]["Properties"]["TableName"]["Fn::Sub"].replace("${Stage}", stage)
         assert env[setting.upper()] == name
 
 
-def test_lambda_settings(packaged):
+def test_lambda_settings(templates):
     for stage in STAGES:
-        function = template(packaged, stage)["Resources"]["APIHandler"]["Properties"]
+        function = templates[stage]["Resources"]["APIHandler"]["Properties"]
         assert function["Timeout"] < 29  # below API Gateway's integration timeout
         assert function["MemorySize"] >= 512
         assert "JWT_SECRET" not in function["Environment"]["Variables"]  # only the SSM parameter's name
-    assert template(packaged, "prod")["Resources"]["APIHandler"]["Properties"]["ReservedConcurrentExecutions"] > 0
+    assert templates["prod"]["Resources"]["APIHandler"]["Properties"]["ReservedConcurrentExecutions"] > 0
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -131,24 +127,24 @@ def test_the_seed_flow_works_on_tables_deployed_by_cloudformation(monkeypatch, f
 # -- the REST API option (API_TYPE=rest): its gateway responses. The HTTP API is in test_http_api_infra.py. --
 
 
-def gateway_responses(packaged_rest, stage) -> dict:
-    api = template(packaged_rest, stage)["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+def gateway_responses(templates_rest, stage) -> dict:
+    api = templates_rest[stage]["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
     return api.get("x-amazon-apigateway-gateway-responses", {})
 
 
 @pytest.mark.parametrize("stage", STAGES)
-def test_an_unknown_path_is_our_404_not_api_gateways_403(packaged_rest, stage):
-    missing = gateway_responses(packaged_rest, stage)["MISSING_AUTHENTICATION_TOKEN"]
+def test_an_unknown_path_is_our_404_not_api_gateways_403(templates_rest, stage):
+    missing = gateway_responses(templates_rest, stage)["MISSING_AUTHENTICATION_TOKEN"]
     assert missing["statusCode"] == "404"
     body = json.loads(missing["responseTemplates"]["application/json"])
     assert body["error"]["code"] == "not_found" and body["error"]["message"]
 
 
 @pytest.mark.parametrize("stage", STAGES)
-def test_the_gateways_own_errors_have_our_shape_and_security_headers(packaged_rest, stage):
+def test_the_gateways_own_errors_have_our_shape_and_security_headers(templates_rest, stage):
     from chalicelib.routes.common import SECURITY_HEADERS
 
-    responses = gateway_responses(packaged_rest, stage)
+    responses = gateway_responses(templates_rest, stage)
     assert {"MISSING_AUTHENTICATION_TOKEN", "DEFAULT_4XX", "DEFAULT_5XX"} <= set(responses)
     for response in responses.values():
         template_ = response["responseTemplates"]["application/json"]

@@ -17,6 +17,7 @@ import app as app_module
 from chalicelib import webhooks
 from chalicelib.store import tables as schema
 from tests.support.stacks import deploy_tables
+from tests.support.templates import functions, get_att
 from tools import package
 
 STAGES = package.STAGES
@@ -25,14 +26,6 @@ QUEUES = ("WebhookQueue", "WebhookDeadLetterQueue", "StreamDeadLetterQueue")
 FOURTEEN_DAYS = 14 * 24 * 3600
 # AWS's advice for a queue that feeds a function: hide a received message for six times the function's timeout.
 VISIBILITY_PER_FUNCTION_TIMEOUT = 6
-
-
-def get_att(resource: str, attribute: str = "Arn") -> dict:
-    return {"Fn::GetAtt": [resource, attribute]}
-
-
-def functions(template: dict) -> dict[str, dict]:
-    return {k: v["Properties"] for k, v in template["Resources"].items() if v["Type"] == "AWS::Serverless::Function"}
 
 
 def events(template: dict, function: str) -> list[dict]:
