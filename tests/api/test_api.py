@@ -410,7 +410,8 @@ def test_every_response_carries_security_headers(api):
     assert reply.headers["X-Content-Type-Options"] == "nosniff"
 
 
-def test_every_answer_names_its_request_for_the_logs(api, chat):
+def test_every_answer_carries_a_request_id_of_its_own(api, chat):
+    # The log lines carrying the same id: tests/unit/test_logs.py.
     ok = api.customer_send(1, chat["customer"], "hi")
     refused = api.request("POST", "/customer/1/chat/send", token=chat["customer"], form={"text_message": ""})
     ids = {ok.headers["X-Request-Id"], refused.headers["X-Request-Id"]}

@@ -9,7 +9,7 @@ document: status, content type, headers and body schema.
 ``FUZZ_EXAMPLES`` sets the examples per operation (15 by default; try 200).
 
 Marked ``serial``: under pytest-xdist schemathesis runs only the first
-operation (checked here: 1 of 60), so ``make test`` runs this module in a
+operation (seen when it was tried, by logging each case: 1 of 60), so ``make test`` runs this module in a
 second, single-process pass, and the module refuses to run in a worker.
 """
 

@@ -106,11 +106,13 @@ def test_an_agent_gone_uses_no_attempt_but_one_gone_again_is_a_lost_race(api, mo
         raise AgentGone(1)
 
     monkeypatch.setattr(channels, "commit_assignment", always_gone)
-    monkeypatch.setattr(store_module.get_store().agents, "expire", lambda *_: None)  # it stays in the index
+    expired = []
+    monkeypatch.setattr(store_module.get_store().agents, "expire", lambda agent, _at: expired.append(agent))
     monkeypatch.setattr(channels.time, "sleep", lambda _s: None)
     reply = api.initiate(1, token)
     assert reply.status == 503 and reply.error["code"] == "allocation_contended"
     assert len(attempts) == 1 + get_settings().allocation_max_attempts  # the first time gone was free
+    assert set(expired) == {1} and len(expired) == len(attempts)  # expired each time (it stays in the index)
     assert invariants.check()["channels"] == []
 
 

@@ -106,7 +106,11 @@ def test_an_ipv6_address_leading_to_a_private_ipv4_one_is_refused(address):
     assert not webhooks.public(address)
     with pytest.raises(DeliveryFailed, match="not public"):
         check("https://hooks.example.com/", allow_private=False, resolve=resolving(address))
-    assert webhooks.public("64:ff9b::5db8:d822")  # NAT64 to 93.184.216.34: public
+
+
+def test_an_ipv6_address_leading_to_a_public_ipv4_one_is_public():
+    assert webhooks.public("64:ff9b::5db8:d822")  # NAT64 to 93.184.216.34
+    assert webhooks.public("2002:5db8:d822::1")  # 6to4 from it
 
 
 def test_messages_go_in_batches_of_ten_and_under_the_size_limit():
