@@ -25,6 +25,7 @@ requests and responses it sees):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bench.capacity import Usage
@@ -89,6 +90,11 @@ class Cost:
         return self.dynamodb + self.lambda_ + self.api_gateway
 
 
+def per_chat(figure: Callable[[str], float]) -> float:
+    """A figure of one request of each endpoint (by its name in ``CHAT_MIX``), summed over one chat's mix."""
+    return sum(figure(name) * n for name, n in CHAT_MIX.items())
+
+
 def per_million_chats(
     usage: dict[str, Usage],
     durations_ms: dict[str, float],
@@ -98,9 +104,9 @@ def per_million_chats(
 ) -> Cost:
     """``usage``: one metered request per endpoint; ``durations_ms``: median in-process ms per endpoint."""
     requests = sum(CHAT_MIX.values())
-    reads = sum(usage[name].aws_read_units * n for name, n in CHAT_MIX.items())
-    writes = sum(usage[name].aws_write_units * n for name, n in CHAT_MIX.items())
-    milliseconds = sum((durations_ms[name] + LAMBDA_OVERHEAD_MS) * n for name, n in CHAT_MIX.items())
+    reads = per_chat(lambda name: usage[name].aws_read_units)
+    writes = per_chat(lambda name: usage[name].aws_write_units)
+    milliseconds = per_chat(lambda name: durations_ms[name] + LAMBDA_OVERHEAD_MS)
     gb_seconds = milliseconds / 1000 * LAMBDA_MEMORY_GB
     million = 1_000_000
     return Cost(

@@ -252,7 +252,7 @@ def _capacity(results: Results) -> list[str]:
 
 def _cost(results: Results) -> list[str]:
     cost, rest = results.cost, results.cost_rest
-    doubled = sum(results.usage[name].transact_index_surplus * n for name, n in cost_model.CHAT_MIX.items())
+    doubled = cost_model.per_chat(lambda name: results.usage[name].transact_index_surplus)
     arm = cost_model.LAMBDA_GB_SECOND["arm64"] / cost_model.LAMBDA_GB_SECOND["x86_64"]
     lines = [
         "## 5. Cost per million chats",
