@@ -28,10 +28,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import engine
+from bench import cost, engine
 from bench.capacity import Usage
 from bench.contention import Cell, Clients, interleaved, run
-from bench.cost import per_chat
 
 # AWS: one partition serves up to 1,000 write units (and 3,000 read units) per second.
 PARTITION_WRITE_UNITS_PER_SECOND = 1000
@@ -73,7 +72,7 @@ class TeamScaling:
 def team_partition_units(usage: dict[str, Usage]) -> tuple[dict[str, float], dict[str, float]]:
     """(write units per allocation, per chat of ``CHAT_MIX``) on each team partition, from metered requests."""
     per_allocation = {p: usage["initiate"].writes_by_target.get(p, 0.0) for p in TEAM_PARTITIONS}
-    per_chat = {p: per_chat(lambda name, p=p: usage[name].writes_by_target.get(p, 0.0)) for p in TEAM_PARTITIONS}
+    per_chat = {p: cost.per_chat(lambda name, p=p: usage[name].writes_by_target.get(p, 0.0)) for p in TEAM_PARTITIONS}
     return per_allocation, per_chat
 
 
